@@ -1,0 +1,251 @@
+//! The store suite: every test runs on SQLite and on a real PostgreSQL server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use holdfast_model::audit::{AuditEvent, ChainVerifier};
+use holdfast_model::org::{OrgKind, Role};
+use holdfast_store::testing::TestStore;
+use holdfast_store::{NewUser, StoreError, Tx};
+use jiff::Timestamp;
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_790_000_000 + second).unwrap()
+}
+
+async fn registry_with_user(tx: &mut Tx) -> (i64, i64) {
+    let org = tx
+        .insert_organisation("Example Registry", OrgKind::Registry, at(0))
+        .await
+        .unwrap();
+    let user = tx
+        .insert_user(&NewUser {
+            org_id: org,
+            email: "desk@registry.example",
+            display_name: "Desk",
+            role: Role::RegistryStaff,
+            password_hash: None,
+            created_at: at(1),
+        })
+        .await
+        .unwrap();
+    (org, user)
+}
+
+#[tokio::test]
+async fn organisations_and_users_round_trip() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let (org, user) = registry_with_user(&mut tx).await;
+        tx.commit().await.unwrap();
+
+        let mut tx = db.store.read().await.unwrap();
+        let stored = tx.organisation(org).await.unwrap().unwrap();
+        assert_eq!(stored.name, "Example Registry", "{:?}", db.backend());
+        assert_eq!(stored.kind, OrgKind::Registry);
+        assert_eq!(stored.created_at, at(0));
+        let members = tx.users_of_organisation(org).await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].id, user);
+        assert_eq!(members[0].role, Role::RegistryStaff);
+        let by_email = tx.user_by_email("desk@registry.example").await.unwrap();
+        assert_eq!(by_email.map(|u| u.id), Some(user));
+        assert!(tx.organisation(org + 100).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn duplicate_names_and_dangling_references_are_refused() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        registry_with_user(&mut tx).await;
+        tx.commit().await.unwrap();
+
+        let mut tx = db.store.write().await.unwrap();
+        let again = tx
+            .insert_organisation("Example Registry", OrgKind::Registrar, at(2))
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict { what: "organisation" })),
+            "{:?}: {again:?}",
+            db.backend()
+        );
+        drop(tx);
+
+        let mut tx = db.store.write().await.unwrap();
+        let orphan = tx
+            .insert_user(&NewUser {
+                org_id: 999,
+                email: "nobody@example.net",
+                display_name: "Nobody",
+                role: Role::Reporter,
+                password_hash: None,
+                created_at: at(2),
+            })
+            .await;
+        assert!(
+            matches!(orphan, Err(StoreError::MissingReference { what: "user" })),
+            "{:?}: {orphan:?}",
+            db.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_leaves_nothing() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        registry_with_user(&mut tx).await;
+        drop(tx);
+        let mut tx = db.store.read().await.unwrap();
+        assert!(tx.organisations().await.unwrap().is_empty(), "{:?}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn tokens_stop_working_when_expired_or_revoked() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let (_, user) = registry_with_user(&mut tx).await;
+        let forever = tx.insert_token(user, "hash-a", "cli", at(0), None).await.unwrap();
+        tx.insert_token(user, "hash-b", "session", at(0), Some(at(100)))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = db.store.write().await.unwrap();
+        assert_eq!(tx.user_by_token("hash-a", at(50)).await.unwrap().map(|u| u.id), Some(user));
+        assert!(tx.user_by_token("hash-b", at(99)).await.unwrap().is_some());
+        assert!(tx.user_by_token("hash-b", at(100)).await.unwrap().is_none());
+        assert!(tx.user_by_token("hash-c", at(0)).await.unwrap().is_none());
+        tx.revoke_token(forever, at(60)).await.unwrap();
+        tx.revoke_token(forever, at(70)).await.unwrap();
+        assert!(tx.user_by_token("hash-a", at(61)).await.unwrap().is_none());
+        let token = tx.token(forever).await.unwrap().unwrap();
+        assert_eq!(token.revoked_at, Some(at(60)), "first revocation is kept");
+        assert_eq!(tx.tokens_of_user(user).await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn tlds_are_listed_per_registry() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let (org, _) = registry_with_user(&mut tx).await;
+        let other = tx
+            .insert_organisation("Other Registry", OrgKind::Registry, at(0))
+            .await
+            .unwrap();
+        tx.insert_tld("demo", org, at(1)).await.unwrap();
+        tx.insert_tld("example", other, at(1)).await.unwrap();
+        tx.insert_tld("bank", org, at(1)).await.unwrap();
+        let names = |tlds: Vec<holdfast_store::Tld>| -> Vec<String> {
+            tlds.into_iter().map(|t| t.name).collect()
+        };
+        assert_eq!(names(tx.tlds(Some(org)).await.unwrap()), ["bank", "demo"]);
+        assert_eq!(names(tx.tlds(None).await.unwrap()), ["bank", "demo", "example"]);
+        assert!(matches!(
+            tx.insert_tld("demo", other, at(2)).await,
+            Err(StoreError::Conflict { what: "tld" })
+        ));
+    }
+}
+
+fn event(org_id: Option<i64>, action: &str) -> AuditEvent {
+    AuditEvent {
+        actor: "admin@operator.example".into(),
+        actor_user_id: Some(1),
+        org_id,
+        action: action.into(),
+        subject: "organisation:1".into(),
+        reason: "setting up".into(),
+        details: serde_json::json!({"name": "Example"}),
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_links_every_entry_and_is_append_only() {
+    for db in TestStore::each().await {
+        for (i, org) in [Some(1), Some(2), None, Some(1)].into_iter().enumerate() {
+            let mut tx = db.store.write().await.unwrap();
+            tx.append_audit(at(i as i64), event(org, "organisation.create"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let mut tx = db.store.read().await.unwrap();
+        let all = tx.audit_entries(0, 100, None).await.unwrap();
+        assert_eq!(all.len(), 4);
+        let mut verifier = ChainVerifier::new();
+        for entry in &all {
+            verifier.check(entry).unwrap();
+        }
+        assert_eq!(all[0].event, event(Some(1), "organisation.create"));
+        let of_org_1: Vec<i64> = tx
+            .audit_entries(0, 100, Some(1))
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(of_org_1, [1, 4]);
+        assert_eq!(tx.audit_entries(2, 1, None).await.unwrap()[0].seq, 3);
+        drop(tx);
+
+        let refused = match &db.store {
+            holdfast_store::Store::Sqlite(pool) => {
+                sqlx::query("UPDATE audit_log SET reason = 'x' WHERE seq = 2")
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+            holdfast_store::Store::Postgres(pool) => {
+                sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        let message = refused.expect_err("audit rows cannot change").to_string();
+        assert!(message.contains("append-only"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appenders_never_fork_the_chain() {
+    for db in TestStore::each().await {
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                for j in 0..5 {
+                    let mut tx = store.write().await.unwrap();
+                    tx.append_audit(at(i * 10 + j), event(None, "concurrent"))
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let mut tx = db.store.read().await.unwrap();
+        let all = tx.audit_entries(0, 1000, None).await.unwrap();
+        assert_eq!(all.len(), 40, "{:?}", db.backend());
+        let mut verifier = ChainVerifier::new();
+        for entry in &all {
+            verifier.check(entry).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn meta_values_are_set_and_replaced() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        assert_eq!(tx.meta("demo").await.unwrap(), None);
+        tx.set_meta("demo", "1").await.unwrap();
+        tx.set_meta("demo", "2").await.unwrap();
+        assert_eq!(tx.meta("demo").await.unwrap().as_deref(), Some("2"));
+    }
+}
