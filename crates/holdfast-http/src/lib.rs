@@ -1,0 +1,142 @@
+//! Holdfast's HTTP face: the JSON API and its OpenAPI document. The one place that knows status
+//! codes; everything it does is a call into `holdfast-service`.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use holdfast_service::{Clock, Service};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+
+/// The largest request body the API accepts.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: Service,
+    /// Where `now` comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The OpenAPI description of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Holdfast API", description = "The security-threat response desk for the domain name industry."),
+    paths(
+        api::health, api::ready, api::login, api::me,
+        api::list_organisations, api::create_organisation, api::get_organisation,
+        api::list_users, api::create_user, api::issue_token, api::list_tokens, api::revoke_token,
+        api::list_tlds, api::create_tld, api::list_audit, api::verify_audit,
+    ),
+    components(schemas(error::ErrorEnvelope)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the OpenAPI document could not be written: {error}"),
+        )
+        .into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed; the failure is logged",
+    )
+    .into_response()
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(api::login))
+        .route("/me", get(api::me))
+        .route(
+            "/organisations",
+            get(api::list_organisations).post(api::create_organisation),
+        )
+        .route("/organisations/{id}", get(api::get_organisation))
+        .route(
+            "/organisations/{id}/users",
+            get(api::list_users).post(api::create_user),
+        )
+        .route("/users/{id}/tokens", post(api::issue_token))
+        .route("/tokens", get(api::list_tokens))
+        .route("/tokens/{id}", delete(api::revoke_token))
+        .route("/tlds", get(api::list_tlds).post(api::create_tld))
+        .route("/audit", get(api::list_audit))
+        .route("/audit/verify", post(api::verify_audit));
+    Router::new()
+        .route("/health", get(api::health))
+        .route("/ready", get(api::ready))
+        .route("/api/openapi.json", get(openapi_json))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -2,10 +2,10 @@
 
 pub mod audit;
 // pub mod calendar;
-// pub mod name;
+pub mod name;
 pub mod org;
 // pub mod status;
 
 // pub use calendar::{Calendar, CalendarError, Deadline};
-// pub use name::{DomainName, NameError};
+pub use name::{DomainName, NameError};
 // pub use status::{EppStatus, EppStatusSet, Side, StatusError};

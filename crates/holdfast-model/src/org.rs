@@ -122,8 +122,10 @@ pub enum Permission {
     ManageTlds,
     /// List TLDs (admins all; registry staff their own).
     ReadTlds,
-    /// Read audit entries (admins all; others those of their organisation).
+    /// Read audit entries (admins all; staff those of their organisation).
     ReadAudit,
+    /// See the other members of one's organisation (reporters see only themselves).
+    ListMembers,
     /// Verify the whole audit chain.
     VerifyAudit,
     /// See one's own organisation and its members.
@@ -138,7 +140,7 @@ impl Role {
                 self == Role::Admin
             }
             Permission::ReadTlds => matches!(self, Role::Admin | Role::RegistryStaff),
-            Permission::ReadAudit => matches!(self, Role::Admin | Role::RegistryStaff),
+            Permission::ReadAudit | Permission::ListMembers => self != Role::Reporter,
             Permission::ReadOwnOrg => true,
         }
     }

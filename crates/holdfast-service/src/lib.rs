@@ -1,0 +1,79 @@
+//! Holdfast's use cases. Each takes the acting user and `now`, checks authorisation, runs in one
+//! store transaction, and records every change in the audit log inside that same transaction.
+
+mod accounts;
+mod audit;
+mod demo;
+mod error;
+mod secret;
+
+pub use accounts::{IssuedToken, NewOrganisation, NewUserRequest, NewTld, UserView};
+pub use audit::AuditVerification;
+pub use demo::{DemoInstall, DEMO_PASSWORD};
+pub use error::ServiceError;
+pub use holdfast_store::{ApiToken, Organisation, Tld};
+
+use holdfast_model::audit::AuditEvent;
+use holdfast_model::org::{Actor, Permission};
+use holdfast_store::{Store, Tx};
+use jiff::Timestamp;
+
+/// Result of a use case.
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// The use cases over one store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Store,
+}
+
+impl Service {
+    /// Use cases over `store`.
+    pub fn new(store: Store) -> Service {
+        Service { store }
+    }
+
+    /// The store underneath, for readiness checks.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Refuses unless `actor`'s role has `permission`.
+fn require(actor: &Actor, permission: Permission) -> Result<()> {
+    if actor.role.may(permission) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// One audit record of a change, written in the change's own transaction.
+struct Change<'a> {
+    org_id: Option<i64>,
+    action: &'a str,
+    subject: String,
+    reason: &'a str,
+    details: serde_json::Value,
+}
+
+async fn record(tx: &mut Tx, actor: Option<&Actor>, now: Timestamp, change: Change<'_>) -> Result<()> {
+    let event = AuditEvent {
+        actor: actor.map_or_else(|| "system".to_owned(), |a| a.email.clone()),
+        actor_user_id: actor.map(|a| a.user_id),
+        org_id: change.org_id,
+        action: change.action.to_owned(),
+        subject: change.subject,
+        reason: change.reason.to_owned(),
+        details: change.details,
+    };
+    tx.append_audit(now, event).await?;
+    Ok(())
+}
+
+/// The source of `now` for the servers and workers. Only the binary reads the system clock; tests
+/// pass a clock they move themselves.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}

@@ -1,0 +1,100 @@
+//! `holdfast serve`: open the store, create the first admin (and the demo), serve the API.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use holdfast_http::AppState;
+use holdfast_service::{Clock, IssuedToken, Service, DEMO_PASSWORD};
+use holdfast_store::Store;
+use jiff::Timestamp;
+
+use crate::config::Config;
+
+/// The system clock: the one place that reads the time.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Runs the server until interrupted.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("creating the data directory {}", config.data.display()))?;
+    let store = match &config.database {
+        Some(url) => Store::open(url).await,
+        None => Store::open_data_dir(&config.data).await,
+    }
+    .context("opening the database")?;
+    let service = Service::new(store.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    if let Some(token) = service.bootstrap(clock.now()).await? {
+        let path = write_token(&config.data, "admin-token", &token)?;
+        eprintln!("First start: the admin's API token is written to {}", path.display());
+    }
+    if config.demo {
+        match service.install_demo(clock.now()).await? {
+            Some(demo) => {
+                let path = write_token(&config.data, "demo-token", &demo.admin_token)?;
+                println!("Demo installation created.");
+                println!("Admin API token: {}", demo.admin_token.token);
+                println!("(also written to {})", path.display());
+                for (role, email) in &demo.users {
+                    println!("  {:<16} {email}  password: {DEMO_PASSWORD}", role.as_str());
+                }
+            }
+            None => println!(
+                "Demo installation already present; the admin token is in {}",
+                config.data.join("demo-token").display()
+            ),
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("Holdfast listening on http://{address}");
+    holdfast_http::serve(listener, AppState { service, clock }, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    store.close().await;
+    Ok(())
+}
+
+/// Writes a token to `data/name`, readable only by the owner.
+fn write_token(data: &Path, name: &str, token: &IssuedToken) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data.join(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{}", token.token)?;
+    Ok(path)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+}
