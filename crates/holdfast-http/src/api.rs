@@ -1,8 +1,8 @@
 //! The JSON API under `/api/v1`: wire types, handlers, and their OpenAPI descriptions.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use holdfast_model::audit::AuditEntry;
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_service::{
@@ -14,9 +14,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
-use crate::AppState;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -421,7 +421,13 @@ pub async fn issue_token(
 ) -> Result<(StatusCode, Json<TokenIssued>), ApiError> {
     let issued = state
         .service
-        .issue_token(&actor, id, &request.label, request.expires_at, state.clock.now())
+        .issue_token(
+            &actor,
+            id,
+            &request.label,
+            request.expires_at,
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
@@ -429,7 +435,10 @@ pub async fn issue_token(
 /// The caller's own tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Vec<TokenOut>), (status = 401, body = ErrorEnvelope)))]
-pub async fn list_tokens(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Vec<TokenOut>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Vec<TokenOut>> {
     let tokens = state.service.tokens(&actor).await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
@@ -473,7 +482,10 @@ pub async fn create_tld(
         org_id: request.org_id,
         reason: request.reason,
     };
-    let tld = state.service.create_tld(&actor, new, state.clock.now()).await?;
+    let tld = state
+        .service
+        .create_tld(&actor, new, state.clock.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(tld.into())))
 }
 
@@ -504,6 +516,9 @@ pub async fn list_audit(
 /// Verifies the whole audit chain and names the first entry at fault (admins).
 #[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = AuditVerifyOut), (status = 403, body = ErrorEnvelope)))]
-pub async fn verify_audit(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<AuditVerifyOut> {
+pub async fn verify_audit(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<AuditVerifyOut> {
     Ok(Json(state.service.verify_audit(&actor).await?.into()))
 }

@@ -1,8 +1,8 @@
 //! The one error envelope of the API, and the one place that maps failures to status codes.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use holdfast_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,7 +82,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { field, reason } => {
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid", field, reason)
             }
-            ServiceError::Conflict { what } => ApiError::new(StatusCode::CONFLICT, "conflict", what),
+            ServiceError::Conflict { what } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", what)
+            }
             ServiceError::Internal { .. } | ServiceError::Store(_) => {
                 tracing::error!(%error, "request failed");
                 ApiError::new(

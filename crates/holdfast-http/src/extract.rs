@@ -4,12 +4,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use holdfast_model::org::Actor;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 
 /// A JSON body: `Content-Type: application/json`, within the size limit, well-formed, of the
 /// right shape (unknown fields are refused where the type says so).
@@ -26,7 +26,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|value| value.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -36,17 +37,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body is larger than the limit of {} bytes", crate::MAX_BODY_BYTES),
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!(
+                            "the body is larger than the limit of {} bytes",
+                            crate::MAX_BODY_BYTES
+                        ),
+                    )
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
+                }
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -106,7 +112,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
                 let field = match error.kind() {
                     axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
                     | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
-                    _ => "path".to_owned(),
+                    _ => only_parameter(parts, state)
+                        .await
+                        .unwrap_or_else(|| "path".to_owned()),
                 };
                 Err(ApiError::field(
                     StatusCode::BAD_REQUEST,
@@ -115,9 +123,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
                     error.body_text(),
                 ))
             }
-            Err(other) => Err(ApiError::new(other.status(), "malformed", other.body_text())),
+            Err(other) => Err(ApiError::new(
+                other.status(),
+                "malformed",
+                other.body_text(),
+            )),
         }
     }
+}
+
+/// The name of the route's one path parameter, when it has exactly one.
+async fn only_parameter<S: Send + Sync>(parts: &mut Parts, state: &S) -> Option<String> {
+    let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+        .await
+        .ok()?;
+    let mut names = params.iter().map(|(name, _)| name.to_owned());
+    let name = names.next()?;
+    names.next().is_none().then_some(name)
 }
 
 /// Query parameters; refused naming the parameter at fault.
@@ -155,7 +177,9 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .ok_or(ApiError::from(holdfast_service::ServiceError::Unauthenticated))?;
+            .ok_or(ApiError::from(
+                holdfast_service::ServiceError::Unauthenticated,
+            ))?;
         let actor = state.service.authenticate(token, state.clock.now()).await?;
         Ok(Auth(actor))
     }

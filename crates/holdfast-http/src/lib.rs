@@ -7,11 +7,11 @@ pub mod extract;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::Router;
 use holdfast_service::{Clock, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;

@@ -182,7 +182,12 @@ mod tests {
 
         let mut rehashed = chain(&["a", "b", "c"]);
         rehashed[1].event.reason = "covered up".into();
-        rehashed[1].hash = entry_hash(2, rehashed[1].at, &rehashed[1].event, &rehashed[1].prev_hash);
+        rehashed[1].hash = entry_hash(
+            2,
+            rehashed[1].at,
+            &rehashed[1].event,
+            &rehashed[1].prev_hash,
+        );
         assert_eq!(verify(&rehashed), Err(ChainError::BrokenLink { seq: 3 }));
 
         let mut cut = chain(&["a", "b", "c"]);

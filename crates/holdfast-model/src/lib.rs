@@ -1,11 +1,11 @@
 //! Holdfast's business core: checked value types and pure rules. No I/O, no clock, no async.
 
 pub mod audit;
-// pub mod calendar;
+pub mod calendar;
 pub mod name;
 pub mod org;
-// pub mod status;
+pub mod status;
 
-// pub use calendar::{Calendar, CalendarError, Deadline};
+pub use calendar::{Calendar, CalendarError, Deadline, DeadlineKind, DeadlineState};
 pub use name::{DomainName, NameError};
-// pub use status::{EppStatus, EppStatusSet, Side, StatusError};
+pub use status::{EppStatus, EppStatusSet, Side, StatusError};

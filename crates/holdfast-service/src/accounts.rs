@@ -1,14 +1,14 @@
 //! Organisations, users, tokens, sign-in and TLDs.
 
-use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_model::DomainName;
+use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_store::{ApiToken, NewUser, Organisation, Tld, User};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::secret::{hash_password, new_token, password_matches, token_hash};
-use crate::{record, require, Change, Result, Service, ServiceError};
+use crate::{Change, Result, Service, ServiceError, record, require};
 
 /// How long a token from password sign-in stays valid.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
@@ -95,7 +95,10 @@ fn text(field: &str, value: &str, max: usize) -> Result<String> {
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(field, "must not contain control characters"));
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -103,7 +106,10 @@ fn text(field: &str, value: &str, max: usize) -> Result<String> {
 /// Checks the optional reason given for a change.
 fn reason(value: &str) -> Result<&str> {
     if value.chars().count() > 2000 {
-        return Err(ServiceError::invalid("reason", "must be at most 2000 characters"));
+        return Err(ServiceError::invalid(
+            "reason",
+            "must be at most 2000 characters",
+        ));
     }
     Ok(value)
 }
@@ -121,7 +127,10 @@ fn email(value: &str) -> Result<String> {
         ));
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ServiceError::invalid("email", "must not contain spaces or control characters"));
+        return Err(ServiceError::invalid(
+            "email",
+            "must not contain spaces or control characters",
+        ));
     }
     DomainName::parse(domain)
         .map_err(|e| ServiceError::invalid("email", format!("domain part: {e}")))?;
@@ -155,7 +164,9 @@ impl Service {
             .ok_or(ServiceError::Unauthenticated)?;
         let expires_at = now.saturating_add(SESSION_LIFETIME).ok();
         let (token, hash) = new_token()?;
-        let id = tx.insert_token(user.id, &hash, "sign-in", now, expires_at).await?;
+        let id = tx
+            .insert_token(user.id, &hash, "sign-in", now, expires_at)
+            .await?;
         let actor = actor_of(user);
         let change = Change {
             org_id: Some(actor.org_id),
@@ -193,10 +204,9 @@ impl Service {
             details: json!({ "name": name, "kind": new.kind }),
         };
         record(&mut tx, Some(actor), now, change).await?;
-        let organisation = tx
-            .organisation(id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "organisation" })?;
+        let organisation = tx.organisation(id).await?.ok_or(ServiceError::NotFound {
+            what: "organisation",
+        })?;
         tx.commit().await?;
         Ok(organisation)
     }
@@ -205,18 +215,23 @@ impl Service {
     pub async fn organisations(&self, actor: &Actor) -> Result<Vec<Organisation>> {
         let mut tx = self.store.read().await?;
         let all = tx.organisations().await?;
-        Ok(all.into_iter().filter(|o| actor.may_see_org(o.id)).collect())
+        Ok(all
+            .into_iter()
+            .filter(|o| actor.may_see_org(o.id))
+            .collect())
     }
 
     /// One organisation, if the actor may see it.
     pub async fn organisation(&self, actor: &Actor, id: i64) -> Result<Organisation> {
         if !actor.may_see_org(id) {
-            return Err(ServiceError::NotFound { what: "organisation" });
+            return Err(ServiceError::NotFound {
+                what: "organisation",
+            });
         }
         let mut tx = self.store.read().await?;
-        tx.organisation(id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "organisation" })
+        tx.organisation(id).await?.ok_or(ServiceError::NotFound {
+            what: "organisation",
+        })
     }
 
     /// Creates a user in an organisation (admins only). The role must fit the organisation.
@@ -233,10 +248,16 @@ impl Service {
         let why = reason(&new.reason)?;
         let password_hash = match new.password.as_deref() {
             Some(password) if password.chars().count() < 12 => {
-                return Err(ServiceError::invalid("password", "must be at least 12 characters"));
+                return Err(ServiceError::invalid(
+                    "password",
+                    "must be at least 12 characters",
+                ));
             }
             Some(password) if password.len() > 1024 => {
-                return Err(ServiceError::invalid("password", "must be at most 1024 octets"));
+                return Err(ServiceError::invalid(
+                    "password",
+                    "must be at most 1024 octets",
+                ));
             }
             Some(password) => Some(hash_password(password)?),
             None => None,
@@ -245,7 +266,9 @@ impl Service {
         let organisation = tx
             .organisation(org_id)
             .await?
-            .ok_or(ServiceError::NotFound { what: "organisation" })?;
+            .ok_or(ServiceError::NotFound {
+                what: "organisation",
+            })?;
         if new.role.org_kind() != organisation.kind {
             return Err(ServiceError::invalid(
                 "role",
@@ -276,7 +299,10 @@ impl Service {
             details: json!({ "email": email, "role": new.role, "password_set": password_hash.is_some() }),
         };
         record(&mut tx, Some(actor), now, change).await?;
-        let user = tx.user(id).await?.ok_or(ServiceError::NotFound { what: "user" })?;
+        let user = tx
+            .user(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
         tx.commit().await?;
         Ok(user.into())
     }
@@ -284,7 +310,9 @@ impl Service {
     /// The members of an organisation the actor may see; a reporter sees only themselves.
     pub async fn users(&self, actor: &Actor, org_id: i64) -> Result<Vec<UserView>> {
         if !actor.may_see_org(org_id) {
-            return Err(ServiceError::NotFound { what: "organisation" });
+            return Err(ServiceError::NotFound {
+                what: "organisation",
+            });
         }
         let mut tx = self.store.read().await?;
         let members = tx.users_of_organisation(org_id).await?;
@@ -321,9 +349,14 @@ impl Service {
             return Err(ServiceError::invalid("expires_at", "must be in the future"));
         }
         let mut tx = self.store.write().await?;
-        let user = tx.user(user_id).await?.ok_or(ServiceError::NotFound { what: "user" })?;
+        let user = tx
+            .user(user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
         let (token, hash) = new_token()?;
-        let id = tx.insert_token(user.id, &hash, &label, now, expires_at).await?;
+        let id = tx
+            .insert_token(user.id, &hash, &label, now, expires_at)
+            .await?;
         let change = Change {
             org_id: Some(user.org_id),
             action: "token.issue",
@@ -354,7 +387,10 @@ impl Service {
             .await?
             .filter(|t| t.user_id == actor.user_id || actor.role.may(Permission::ManageAccounts))
             .ok_or(ServiceError::NotFound { what: "token" })?;
-        let owner = tx.user(token.user_id).await?.ok_or(ServiceError::NotFound { what: "user" })?;
+        let owner = tx
+            .user(token.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
         tx.revoke_token(token.id, now).await?;
         let change = Change {
             org_id: Some(owner.org_id),
@@ -381,7 +417,9 @@ impl Service {
         let organisation = tx
             .organisation(new.org_id)
             .await?
-            .ok_or(ServiceError::NotFound { what: "organisation" })?;
+            .ok_or(ServiceError::NotFound {
+                what: "organisation",
+            })?;
         if organisation.kind != OrgKind::Registry {
             return Err(ServiceError::invalid(
                 "org_id",

@@ -4,7 +4,7 @@ use holdfast_model::audit::{AuditEntry, ChainError, ChainVerifier};
 use holdfast_model::org::{Actor, Permission, Role};
 use serde::Serialize;
 
-use crate::{require, Result, Service};
+use crate::{Result, Service, require};
 
 /// Entries read per query while verifying.
 const PAGE: i64 = 1000;
@@ -30,7 +30,9 @@ impl Service {
         require(actor, Permission::ReadAudit)?;
         let scope = (actor.role != Role::Admin).then_some(actor.org_id);
         let mut tx = self.store.read().await?;
-        Ok(tx.audit_entries(after_seq, limit.clamp(1, PAGE), scope).await?)
+        Ok(tx
+            .audit_entries(after_seq, limit.clamp(1, PAGE), scope)
+            .await?)
     }
 
     /// Walks the whole chain from its first entry (admins only).

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::secret::{hash_password, new_token};
-use crate::{record, Change, IssuedToken, Result, Service};
+use crate::{Change, IssuedToken, Result, Service, record};
 
 /// The password of every demo user (the demo is for trying Holdfast out, never for production).
 pub const DEMO_PASSWORD: &str = "holdfast-demo-password";
@@ -27,7 +27,11 @@ pub struct DemoInstall {
 /// The demo's organisations: name, kind, the one user's e-mail address.
 const DEMO_ORGS: [(&str, OrgKind, &str); 4] = [
     ("Demo Registry", OrgKind::Registry, "registry@demo.example"),
-    ("Demo Registrar", OrgKind::Registrar, "registrar@demo.example"),
+    (
+        "Demo Registrar",
+        OrgKind::Registrar,
+        "registrar@demo.example",
+    ),
     (
         "ICANN Security Response Team (demo)",
         OrgKind::Reviewer,
@@ -51,9 +55,13 @@ impl Service {
         if !tx.organisations().await?.is_empty() {
             return Ok(None);
         }
-        let org_id =
-            create_org_with_user(&mut tx, now, ("Operator", OrgKind::Operator, ADMIN_EMAIL), None)
-                .await?;
+        let org_id = create_org_with_user(
+            &mut tx,
+            now,
+            ("Operator", OrgKind::Operator, ADMIN_EMAIL),
+            None,
+        )
+        .await?;
         let admin = tx.users_of_organisation(org_id).await?;
         let admin_id = admin.first().map_or(0, |u| u.id);
         let token = system_token(&mut tx, admin_id, org_id, "bootstrap", now).await?;

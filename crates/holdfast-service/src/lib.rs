@@ -7,9 +7,9 @@ mod demo;
 mod error;
 mod secret;
 
-pub use accounts::{IssuedToken, NewOrganisation, NewUserRequest, NewTld, UserView};
+pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
 pub use audit::AuditVerification;
-pub use demo::{DemoInstall, DEMO_PASSWORD};
+pub use demo::{DEMO_PASSWORD, DemoInstall};
 pub use error::ServiceError;
 pub use holdfast_store::{ApiToken, Organisation, Tld};
 
@@ -57,7 +57,12 @@ struct Change<'a> {
     details: serde_json::Value,
 }
 
-async fn record(tx: &mut Tx, actor: Option<&Actor>, now: Timestamp, change: Change<'_>) -> Result<()> {
+async fn record(
+    tx: &mut Tx,
+    actor: Option<&Actor>,
+    now: Timestamp,
+    change: Change<'_>,
+) -> Result<()> {
     let event = AuditEvent {
         actor: actor.map_or_else(|| "system".to_owned(), |a| a.email.clone()),
         actor_user_id: actor.map(|a| a.user_id),

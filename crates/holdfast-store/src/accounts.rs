@@ -59,7 +59,16 @@ pub struct Tld {
 }
 
 type OrgRow = (i64, String, String, i64);
-type UserRow = (i64, i64, String, String, String, Option<String>, i64, Option<i64>);
+type UserRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
 type TokenRow = (i64, i64, String, i64, Option<i64>, Option<i64>);
 type TldRow = (i64, String, i64, i64);
 
@@ -129,14 +138,16 @@ impl Tx {
         kind: OrgKind,
         created_at: Timestamp,
     ) -> Result<i64> {
-        let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
+        let (id,): (i64,) = on!(self, |conn| {
+            sqlx::query_as(
             "INSERT INTO organisations (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id"
         )
         .bind(name)
         .bind(kind.as_str())
         .bind(micros(created_at))
         .fetch_one(conn)
-        .await)
+        .await
+        })
         .map_err(insert_error("organisation"))?;
         Ok(id)
     }
@@ -144,8 +155,10 @@ impl Tx {
     /// One organisation.
     pub async fn organisation(&mut self, id: i64) -> Result<Option<Organisation>> {
         let sql = "SELECT id, name, kind, created_at FROM organisations WHERE id = $1";
-        let row: Option<OrgRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(id).fetch_optional(conn).await)?;
+        let row: Option<OrgRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
         row.map(organisation).transpose()
     }
 
@@ -178,8 +191,10 @@ impl Tx {
     pub async fn user(&mut self, id: i64) -> Result<Option<User>> {
         let sql = "SELECT id, org_id, email, display_name, role, password_hash, created_at, \
                    disabled_at FROM users WHERE id = $1";
-        let row: Option<UserRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(id).fetch_optional(conn).await)?;
+        let row: Option<UserRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
         row.map(user).transpose()
     }
 
@@ -187,8 +202,10 @@ impl Tx {
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
         let sql = "SELECT id, org_id, email, display_name, role, password_hash, created_at, \
                    disabled_at FROM users WHERE email = $1";
-        let row: Option<UserRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(email).fetch_optional(conn).await)?;
+        let row: Option<UserRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(email)
+            .fetch_optional(conn)
+            .await)?;
         row.map(user).transpose()
     }
 
@@ -196,8 +213,10 @@ impl Tx {
     pub async fn users_of_organisation(&mut self, org_id: i64) -> Result<Vec<User>> {
         let sql = "SELECT id, org_id, email, display_name, role, password_hash, created_at, \
                    disabled_at FROM users WHERE org_id = $1 ORDER BY id";
-        let rows: Vec<UserRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(org_id).fetch_all(conn).await)?;
+        let rows: Vec<UserRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(org_id)
+            .fetch_all(conn)
+            .await)?;
         rows.into_iter().map(user).collect()
     }
 
@@ -226,7 +245,11 @@ impl Tx {
     }
 
     /// The enabled user owning a token that is neither revoked nor expired at `now`.
-    pub async fn user_by_token(&mut self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+    pub async fn user_by_token(
+        &mut self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<User>> {
         let sql = "SELECT u.id, u.org_id, u.email, u.display_name, u.role, u.password_hash, \
                    u.created_at, u.disabled_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
                    WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
@@ -243,8 +266,10 @@ impl Tx {
     pub async fn token(&mut self, id: i64) -> Result<Option<ApiToken>> {
         let sql = "SELECT id, user_id, label, created_at, expires_at, revoked_at \
                    FROM api_tokens WHERE id = $1";
-        let row: Option<TokenRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(id).fetch_optional(conn).await)?;
+        let row: Option<TokenRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
         row.map(token).transpose()
     }
 
@@ -252,8 +277,10 @@ impl Tx {
     pub async fn tokens_of_user(&mut self, user_id: i64) -> Result<Vec<ApiToken>> {
         let sql = "SELECT id, user_id, label, created_at, expires_at, revoked_at \
                    FROM api_tokens WHERE user_id = $1 ORDER BY id";
-        let rows: Vec<TokenRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(user_id).fetch_all(conn).await)?;
+        let rows: Vec<TokenRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(user_id)
+            .fetch_all(conn)
+            .await)?;
         rows.into_iter().map(token).collect()
     }
 
@@ -271,7 +298,12 @@ impl Tx {
     }
 
     /// Creates a TLD run by a registry organisation and returns its id.
-    pub async fn insert_tld(&mut self, name: &str, org_id: i64, created_at: Timestamp) -> Result<i64> {
+    pub async fn insert_tld(
+        &mut self,
+        name: &str,
+        org_id: i64,
+        created_at: Timestamp,
+    ) -> Result<i64> {
         let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
             "INSERT INTO tlds (name, org_id, created_at) VALUES ($1, $2, $3) RETURNING id"
         )
@@ -288,8 +320,10 @@ impl Tx {
     pub async fn tlds(&mut self, org_id: Option<i64>) -> Result<Vec<Tld>> {
         let sql = "SELECT id, name, org_id, created_at FROM tlds \
                    WHERE $1 IS NULL OR org_id = $1 ORDER BY name";
-        let rows: Vec<TldRow> =
-            on!(self, |conn| sqlx::query_as(sql).bind(org_id).fetch_all(conn).await)?;
+        let rows: Vec<TldRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(org_id)
+            .fetch_all(conn)
+            .await)?;
         rows.into_iter().map(tld).collect()
     }
 }

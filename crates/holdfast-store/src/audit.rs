@@ -59,7 +59,8 @@ impl Tx {
         let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS_HASH.to_owned()));
         let entry = AuditEntry::chain(prev_seq, &prev_hash, at, event);
         let details = entry.event.details.to_string();
-        on!(self, |conn| sqlx::query(
+        on!(self, |conn| {
+            sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, actor_user_id, org_id, action, subject, \
              reason, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )
@@ -76,7 +77,8 @@ impl Tx {
         .bind(&entry.hash)
         .execute(conn)
         .await
-        .map(|done| done.rows_affected()))?;
+        .map(|done| done.rows_affected())
+        })?;
         Ok(entry)
     }
 

@@ -91,7 +91,9 @@ fn random_hex() -> String {
 
 /// Replaces the database name at the end of a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(slash) if base[..slash].ends_with('/') => base.to_owned(),
         Some(slash) => base[..slash].to_owned(),
@@ -153,7 +155,9 @@ impl Drop for PgServer {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's "fast shutdown".
         if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
         }
         let _ = self.child.wait();
     }
@@ -168,7 +172,9 @@ fn postgres_bin_dir() -> PathBuf {
         .unwrap_or_default();
     dirs.sort();
     dirs.pop().unwrap_or_else(|| {
-        panic!("PostgreSQL is not installed: run scripts/test, which installs it, or set PG_TEST_URL")
+        panic!(
+            "PostgreSQL is not installed: run scripts/test, which installs it, or set PG_TEST_URL"
+        )
     })
 }
 

@@ -65,7 +65,12 @@ async fn duplicate_names_and_dangling_references_are_refused() {
             .insert_organisation("Example Registry", OrgKind::Registrar, at(2))
             .await;
         assert!(
-            matches!(again, Err(StoreError::Conflict { what: "organisation" })),
+            matches!(
+                again,
+                Err(StoreError::Conflict {
+                    what: "organisation"
+                })
+            ),
             "{:?}: {again:?}",
             db.backend()
         );
@@ -97,7 +102,11 @@ async fn a_rolled_back_transaction_leaves_nothing() {
         registry_with_user(&mut tx).await;
         drop(tx);
         let mut tx = db.store.read().await.unwrap();
-        assert!(tx.organisations().await.unwrap().is_empty(), "{:?}", db.backend());
+        assert!(
+            tx.organisations().await.unwrap().is_empty(),
+            "{:?}",
+            db.backend()
+        );
     }
 }
 
@@ -106,14 +115,23 @@ async fn tokens_stop_working_when_expired_or_revoked() {
     for db in TestStore::each().await {
         let mut tx = db.store.write().await.unwrap();
         let (_, user) = registry_with_user(&mut tx).await;
-        let forever = tx.insert_token(user, "hash-a", "cli", at(0), None).await.unwrap();
+        let forever = tx
+            .insert_token(user, "hash-a", "cli", at(0), None)
+            .await
+            .unwrap();
         tx.insert_token(user, "hash-b", "session", at(0), Some(at(100)))
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = db.store.write().await.unwrap();
-        assert_eq!(tx.user_by_token("hash-a", at(50)).await.unwrap().map(|u| u.id), Some(user));
+        assert_eq!(
+            tx.user_by_token("hash-a", at(50))
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(user)
+        );
         assert!(tx.user_by_token("hash-b", at(99)).await.unwrap().is_some());
         assert!(tx.user_by_token("hash-b", at(100)).await.unwrap().is_none());
         assert!(tx.user_by_token("hash-c", at(0)).await.unwrap().is_none());
@@ -142,7 +160,10 @@ async fn tlds_are_listed_per_registry() {
             tlds.into_iter().map(|t| t.name).collect()
         };
         assert_eq!(names(tx.tlds(Some(org)).await.unwrap()), ["bank", "demo"]);
-        assert_eq!(names(tx.tlds(None).await.unwrap()), ["bank", "demo", "example"]);
+        assert_eq!(
+            names(tx.tlds(None).await.unwrap()),
+            ["bank", "demo", "example"]
+        );
         assert!(matches!(
             tx.insert_tld("demo", other, at(2)).await,
             Err(StoreError::Conflict { what: "tld" })

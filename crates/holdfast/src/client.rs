@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use serde_json::Value;
 
 /// A connection to the API.
@@ -78,7 +78,8 @@ impl Client {
         let value: Value = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).with_context(|| format!("the answer to {path} is not JSON"))?
+            serde_json::from_str(&text)
+                .with_context(|| format!("the answer to {path} is not JSON"))?
         };
         if status.is_success() {
             return Ok(value);
@@ -86,8 +87,14 @@ impl Client {
         let error = &value["error"];
         let message = error["message"].as_str().unwrap_or("no message");
         match error["field"].as_str() {
-            Some(field) => bail!("{} ({status}): {field}: {message}", error["code"].as_str().unwrap_or("error")),
-            None => bail!("{} ({status}): {message}", error["code"].as_str().unwrap_or("error")),
+            Some(field) => bail!(
+                "{} ({status}): {field}: {message}",
+                error["code"].as_str().unwrap_or("error")
+            ),
+            None => bail!(
+                "{} ({status}): {message}",
+                error["code"].as_str().unwrap_or("error")
+            ),
         }
     }
 }
@@ -97,6 +104,9 @@ pub fn read_secret_from_stdin() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text)?;
     let secret = text.lines().next().unwrap_or_default().to_owned();
-    anyhow::ensure!(!secret.is_empty(), "expected the password on standard input");
+    anyhow::ensure!(
+        !secret.is_empty(),
+        "expected the password on standard input"
+    );
     Ok(secret)
 }

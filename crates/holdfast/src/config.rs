@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `HOLDFAST_` prefix that are not server settings.
@@ -44,7 +44,11 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            anyhow::ensure!(file.exists(), "configuration file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "configuration file {} does not exist",
+                file.display()
+            );
             figment = figment.merge(Toml::file_exact(file));
         }
         let env = Env::prefixed("HOLDFAST_").ignore(&CLIENT_VARIABLES);
@@ -56,16 +60,21 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_file_and_the_environment_override_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("holdfast.toml", "listen = \"127.0.0.1:9000\"\ndemo = true\n")?;
+            jail.create_file(
+                "holdfast.toml",
+                "listen = \"127.0.0.1:9000\"\ndemo = true\n",
+            )?;
             jail.set_env("HOLDFAST_DATA", "/var/lib/holdfast");
             jail.set_env("HOLDFAST_URL", "http://ignored");
-            let config = Config::load(Some(Path::new("holdfast.toml"))).map_err(|e| e.to_string())?;
+            let config =
+                Config::load(Some(Path::new("holdfast.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
             assert_eq!(config.data, PathBuf::from("/var/lib/holdfast"));
             assert!(config.demo);
@@ -76,7 +85,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused_by_name() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("holdfast.toml", "listen = \"127.0.0.1:9000\"\nlisten_port = 1\n")?;
+            jail.create_file(
+                "holdfast.toml",
+                "listen = \"127.0.0.1:9000\"\nlisten_port = 1\n",
+            )?;
             let error = Config::load(Some(Path::new("holdfast.toml"))).unwrap_err();
             let message = format!("{error:#}");
             assert!(message.contains("listen_port"), "{message}");

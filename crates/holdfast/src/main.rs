@@ -9,18 +9,27 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::client::{read_secret_from_stdin, Client};
+use crate::client::{Client, read_secret_from_stdin};
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "holdfast", version, about = "The security-threat response desk for the domain name industry")]
+#[command(
+    name = "holdfast",
+    version,
+    about = "The security-threat response desk for the domain name industry"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
     /// The server's address, for client commands.
-    #[arg(long, global = true, env = "HOLDFAST_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOLDFAST_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     url: String,
     /// An API token, for client commands.
     #[arg(long, global = true, env = "HOLDFAST_TOKEN", hide_env_values = true)]
@@ -197,7 +206,10 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Whoami => client.get("/api/v1/me")?,
         Command::Login { email } => {
             let password = read_secret_from_stdin()?;
-            client.post("/api/v1/login", &json!({ "email": email, "password": password }))?
+            client.post(
+                "/api/v1/login",
+                &json!({ "email": email, "password": password }),
+            )?
         }
         Command::Org(OrgCommand::List) => client.get("/api/v1/organisations")?,
         Command::Org(OrgCommand::Create { name, kind, reason }) => client.post(

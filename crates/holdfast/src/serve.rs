@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use holdfast_http::AppState;
-use holdfast_service::{Clock, IssuedToken, Service, DEMO_PASSWORD};
+use holdfast_service::{Clock, DEMO_PASSWORD, IssuedToken, Service};
 use holdfast_store::Store;
 use jiff::Timestamp;
 
@@ -35,7 +35,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     if let Some(token) = service.bootstrap(clock.now()).await? {
         let path = write_token(&config.data, "admin-token", &token)?;
-        eprintln!("First start: the admin's API token is written to {}", path.display());
+        eprintln!(
+            "First start: the admin's API token is written to {}",
+            path.display()
+        );
     }
     if config.demo {
         match service.install_demo(clock.now()).await? {

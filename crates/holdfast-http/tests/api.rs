@@ -1,0 +1,589 @@
+//! The HTTP API end to end, in process: the authorisation matrix, bad input, the audit chain.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use holdfast_http::{AppState, router};
+use holdfast_model::org::{OrgKind, Role};
+use holdfast_service::{Clock, NewOrganisation, NewUserRequest, Service};
+use holdfast_store::testing::TestStore;
+use holdfast_store::{Backend, Store};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct FakeClock(Mutex<Timestamp>);
+
+impl Clock for FakeClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// One user per role, each with a token, in organisations of their own; plus a second registry.
+struct App {
+    router: Router,
+    service: Service,
+    db: TestStore,
+    admin: String,
+    tokens: Vec<(Role, String)>,
+    registry: i64,
+    other_registry: i64,
+    registry_user: i64,
+}
+
+impl App {
+    async fn new(backend: Backend) -> App {
+        let db = TestStore::new(backend).await;
+        let service = Service::new(db.store.clone());
+        let now = Timestamp::from_second(1_795_000_000).unwrap();
+        let clock = Arc::new(FakeClock(Mutex::new(now)));
+        let admin = service.bootstrap(now).await.unwrap().unwrap().token;
+        let admin_actor = service.authenticate(&admin, now).await.unwrap();
+        let mut tokens = vec![(Role::Admin, admin.clone())];
+        let mut orgs = Vec::new();
+        let mut registry_user = 0;
+        for (i, kind) in [
+            OrgKind::Registry,
+            OrgKind::Registrar,
+            OrgKind::Reviewer,
+            OrgKind::Reporter,
+            OrgKind::Registry,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let org = service
+                .create_organisation(
+                    &admin_actor,
+                    NewOrganisation {
+                        name: format!("Org {i}"),
+                        kind,
+                        reason: String::new(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            let role = Role::ALL
+                .into_iter()
+                .find(|r| r.org_kind() == kind)
+                .unwrap();
+            let user = service
+                .create_user(
+                    &admin_actor,
+                    org.id,
+                    NewUserRequest {
+                        email: format!("user{i}@org{i}.example"),
+                        display_name: format!("User {i}"),
+                        role,
+                        password: Some("a long enough password".into()),
+                        reason: String::new(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            let token = service
+                .issue_token(&admin_actor, user.id, "test", None, now)
+                .await
+                .unwrap()
+                .token;
+            if i < 4 {
+                tokens.push((role, token));
+            }
+            if i == 0 {
+                registry_user = user.id;
+            }
+            orgs.push(org.id);
+        }
+        let state = AppState {
+            service: service.clone(),
+            clock,
+        };
+        App {
+            router: router(state),
+            service,
+            db,
+            admin,
+            tokens,
+            registry: orgs[0],
+            other_registry: orgs[4],
+            registry_user,
+        }
+    }
+
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, value)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+}
+
+/// The answer each caller gets, in the order admin, registry staff, registrar staff, reviewer,
+/// reporter, and no token at all.
+type Row = (Method, &'static str, [u16; 6]);
+
+fn matrix() -> Vec<Row> {
+    vec![
+        (Method::GET, "/api/v1/me", [200, 200, 200, 200, 200, 401]),
+        (
+            Method::GET,
+            "/api/v1/organisations",
+            [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::POST,
+            "/api/v1/organisations",
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/api/v1/organisations/{registry}",
+            [200, 200, 404, 404, 404, 401],
+        ),
+        (
+            Method::GET,
+            "/api/v1/organisations/{registry}/users",
+            [200, 200, 404, 404, 404, 401],
+        ),
+        (
+            Method::POST,
+            "/api/v1/organisations/{registry}/users",
+            [201, 403, 403, 403, 403, 401],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/{registry_user}/tokens",
+            [201, 201, 403, 403, 403, 401],
+        ),
+        (
+            Method::GET,
+            "/api/v1/tokens",
+            [200, 200, 200, 200, 200, 401],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/{registry_token}",
+            [204, 204, 404, 404, 404, 401],
+        ),
+        (Method::GET, "/api/v1/tlds", [200, 200, 403, 403, 403, 401]),
+        (Method::POST, "/api/v1/tlds", [201, 403, 403, 403, 403, 401]),
+        (Method::GET, "/api/v1/audit", [200, 200, 200, 200, 403, 401]),
+        (
+            Method::POST,
+            "/api/v1/audit/verify",
+            [200, 403, 403, 403, 403, 401],
+        ),
+    ]
+}
+
+fn body_for(method: &Method, path: &str, n: usize, registry: i64) -> Option<Value> {
+    if *method != Method::POST {
+        return None;
+    }
+    Some(if path.ends_with("/organisations") {
+        json!({ "name": format!("New org {n}"), "kind": "registrar" })
+    } else if path.ends_with("/users") {
+        json!({ "email": format!("new{n}@example.net"), "display_name": "New", "role": "registry_staff" })
+    } else if path.ends_with("/tokens") {
+        json!({ "label": "matrix" })
+    } else if path.ends_with("/tlds") {
+        json!({ "name": format!("tld{n}"), "org_id": registry })
+    } else {
+        json!({})
+    })
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_its_answer_from_every_endpoint() {
+    let app = App::new(Backend::Sqlite).await;
+    let callers: Vec<Option<String>> = Role::ALL
+        .into_iter()
+        .map(|role| Some(app.token(role).to_owned()))
+        .chain([None])
+        .collect();
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for (method, template, expected) in matrix() {
+        for (caller, want) in callers.iter().zip(expected) {
+            n += 1;
+            // A fresh token of the registry user for each revocation attempt.
+            let registry_token = app
+                .service
+                .issue_token(
+                    &app.service
+                        .authenticate(&app.admin, Timestamp::from_second(1_795_000_000).unwrap())
+                        .await
+                        .unwrap(),
+                    app.registry_user,
+                    "to revoke",
+                    None,
+                    Timestamp::from_second(1_795_000_000).unwrap(),
+                )
+                .await
+                .unwrap()
+                .id;
+            let path = template
+                .replace("{registry}", &app.registry.to_string())
+                .replace("{registry_user}", &app.registry_user.to_string())
+                .replace("{registry_token}", &registry_token.to_string());
+            let body = body_for(&method, &path, n, app.registry);
+            let (status, value) = app
+                .call(method.clone(), &path, caller.as_deref(), body)
+                .await;
+            if status.as_u16() != want {
+                failures.push(format!(
+                    "{method} {path} as {caller:?}: want {want}, got {status} {value}"
+                ));
+            }
+            if !status.is_success() {
+                assert!(
+                    value["error"]["code"].is_string(),
+                    "{method} {path}: {value}"
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_documented_endpoint() {
+    let app = App::new(Backend::Sqlite).await;
+    let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let covered: Vec<(String, String)> = matrix()
+        .into_iter()
+        .map(|(method, path, _)| {
+            let path = path
+                .replace("{registry}", "{id}")
+                .replace("{registry_user}", "{id}")
+                .replace("{registry_token}", "{id}");
+            (method.as_str().to_lowercase(), path)
+        })
+        .collect();
+    let mut documented = Vec::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let public = ["/health", "/ready", "/api/v1/login"].contains(&path.as_str());
+            if !public {
+                documented.push((method.clone(), path.clone()));
+            }
+            assert!(
+                operations[method]["responses"].is_object(),
+                "{method} {path} documents its responses"
+            );
+        }
+    }
+    for endpoint in &documented {
+        assert!(
+            covered.contains(endpoint),
+            "{endpoint:?} is not in the authorisation matrix"
+        );
+    }
+    assert_eq!(documented.len(), covered.len());
+}
+
+#[tokio::test]
+async fn one_organisation_never_sees_another() {
+    let app = App::new(Backend::Sqlite).await;
+    let admin = app
+        .service
+        .authenticate(&app.admin, Timestamp::from_second(1_795_000_000).unwrap())
+        .await
+        .unwrap();
+    for (org, name) in [(app.registry, "alpha"), (app.other_registry, "beta")] {
+        app.service
+            .create_tld(
+                &admin,
+                holdfast_service::NewTld {
+                    name: name.into(),
+                    org_id: org,
+                    reason: String::new(),
+                },
+                Timestamp::from_second(1_795_000_000).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let registry = app.token(Role::RegistryStaff);
+    let (_, tlds) = app
+        .call(Method::GET, "/api/v1/tlds", Some(registry), None)
+        .await;
+    let names: Vec<&str> = tlds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha"]);
+
+    let (_, orgs) = app
+        .call(Method::GET, "/api/v1/organisations", Some(registry), None)
+        .await;
+    let ids: Vec<i64> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [app.registry]);
+
+    let path = format!("/api/v1/organisations/{}/users", app.other_registry);
+    let (status, _) = app.call(Method::GET, &path, Some(registry), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            "/api/v1/audit?limit=1000",
+            Some(registry),
+            None,
+        )
+        .await;
+    let entries = audit.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|e| e["org_id"] == json!(app.registry)),
+        "{audit}"
+    );
+    let (_, all) = app
+        .call(
+            Method::GET,
+            "/api/v1/audit?limit=1000",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert!(all.as_array().unwrap().len() > entries.len());
+}
+
+#[tokio::test]
+async fn a_reporter_sees_only_themselves_among_members() {
+    let app = App::new(Backend::Sqlite).await;
+    let reporter = app.token(Role::Reporter);
+    let (_, me) = app
+        .call(Method::GET, "/api/v1/me", Some(reporter), None)
+        .await;
+    let org = me["org_id"].as_i64().unwrap();
+    let admin = app
+        .service
+        .authenticate(&app.admin, Timestamp::from_second(1_795_000_000).unwrap())
+        .await
+        .unwrap();
+    app.service
+        .create_user(
+            &admin,
+            org,
+            NewUserRequest {
+                email: "someone-else@public.example".into(),
+                display_name: "Another member of the public".into(),
+                role: Role::Reporter,
+                password: None,
+                reason: String::new(),
+            },
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let (status, users) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/organisations/{org}/users"),
+            Some(reporter),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(users[0]["id"], me["id"]);
+}
+
+/// Sends a raw request body and returns status and envelope.
+async fn raw(
+    app: &App,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", app.admin))
+        .header("content-type", content_type)
+        .body(body.into())
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn bad_input_gets_one_error_shape_naming_the_field() {
+    let app = App::new(Backend::Sqlite).await;
+    let orgs = "/api/v1/organisations";
+    let json = "application/json";
+    type Case = ((StatusCode, Value), u16, &'static str, Option<&'static str>);
+    let cases: Vec<Case> = vec![
+        (raw(&app, orgs, json, r#"{"name": "x", "kind": "#).await, 400, "malformed", Some("kind")),
+        (raw(&app, orgs, json, r#"{"name": "x", "kind": "registry"} trailing"#).await, 400, "malformed", Some("body")),
+        (raw(&app, orgs, json, r#"{"name": "x", "kind": "registry", "colour": 1}"#).await, 422, "invalid", Some("colour")),
+        (raw(&app, orgs, json, r#"{"name": 7, "kind": "registry"}"#).await, 422, "invalid", Some("name")),
+        (raw(&app, orgs, json, r#"{"name": "x", "kind": "bank"}"#).await, 422, "invalid", Some("kind")),
+        (raw(&app, orgs, json, r#"{"kind": "registry"}"#).await, 422, "invalid", None),
+        (raw(&app, orgs, json, r#"{"name": "   ", "kind": "registry"}"#).await, 422, "invalid", Some("name")),
+        (raw(&app, orgs, json, r#"{"name": "a\u0007b", "kind": "registry"}"#).await, 422, "invalid", Some("name")),
+        (raw(&app, orgs, "text/plain", r#"{"name": "x", "kind": "registry"}"#).await, 415, "unsupported_media_type", None),
+        (raw(&app, orgs, json, vec![b' '; holdfast_http::MAX_BODY_BYTES + 1]).await, 413, "payload_too_large", None),
+        (raw(&app, "/api/v1/tlds", json, format!(r#"{{"name": "-bad-", "org_id": {}}}"#, app.registry)).await, 422, "invalid", Some("name")),
+        (raw(&app, "/api/v1/tlds", json, format!(r#"{{"name": "two.labels", "org_id": {}}}"#, app.registry)).await, 422, "invalid", Some("name")),
+        (raw(&app, "/api/v1/tlds", json, r#"{"name": "ok", "org_id": "one"}"#).await, 422, "invalid", Some("org_id")),
+        (raw(&app, &format!("/api/v1/organisations/{}/users", app.registry), json,
+            r#"{"email": "x@example.net", "display_name": "X", "role": "admin"}"#).await, 422, "invalid", Some("role")),
+        (raw(&app, &format!("/api/v1/organisations/{}/users", app.registry), json,
+            r#"{"email": "not-an-address", "display_name": "X", "role": "registry_staff"}"#).await, 422, "invalid", Some("email")),
+        (raw(&app, &format!("/api/v1/organisations/{}/users", app.registry), json,
+            r#"{"email": "a@example.net", "display_name": "X", "role": "registry_staff", "password": "short"}"#).await, 422, "invalid", Some("password")),
+        (raw(&app, "/api/v1/organisations/abc/users", json, "{}").await, 400, "malformed", Some("id")),
+        (app.call(Method::GET, "/api/v1/audit?limit=many", Some(&app.admin), None).await, 400, "malformed", Some("limit")),
+        (app.call(Method::GET, "/api/v1/audit?colour=red", Some(&app.admin), None).await, 400, "malformed", Some("colour")),
+        (app.call(Method::GET, "/api/v1/audit?limit=0", Some(&app.admin), None).await, 422, "invalid", Some("limit")),
+        (app.call(Method::GET, "/api/v1/nowhere", Some(&app.admin), None).await, 404, "not_found", None),
+        (app.call(Method::PUT, "/api/v1/tlds", Some(&app.admin), None).await, 405, "method_not_allowed", None),
+        (app.call(Method::GET, "/api/v1/me", Some("hf_not-a-token"), None).await, 401, "unauthenticated", None),
+        (app.call(Method::POST, "/api/v1/login", None, Some(json!({"email": "user0@org0.example", "password": "wrong password"}))).await, 401, "unauthenticated", None),
+    ];
+    for (i, ((status, value), want_status, want_code, want_field)) in cases.into_iter().enumerate()
+    {
+        assert_eq!(status.as_u16(), want_status, "case {i}: {value}");
+        let error = &value["error"];
+        assert_eq!(error["code"], want_code, "case {i}: {value}");
+        assert!(!error["message"].as_str().unwrap().is_empty(), "case {i}");
+        if let Some(field) = want_field {
+            assert_eq!(error["field"], field, "case {i}: {value}");
+        }
+    }
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/organisations", Some(&app.admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "nothing above broke the server");
+}
+
+#[tokio::test]
+async fn sign_in_with_a_password_gives_a_working_token() {
+    let app = App::new(Backend::Sqlite).await;
+    let (status, issued) = app
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "USER0@org0.example", "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let token = issued["token"].as_str().unwrap();
+    let (_, me) = app.call(Method::GET, "/api/v1/me", Some(token), None).await;
+    assert_eq!(me["email"], "user0@org0.example");
+    assert_eq!(me["role"], "registry_staff");
+}
+
+async fn tamper(store: &Store, seq: i64) {
+    match store {
+        Store::Sqlite(pool) => {
+            sqlx::query("DROP TRIGGER audit_log_no_update")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = $1")
+                .bind(seq)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(pool) => {
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = $1")
+                .bind(seq)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn audit_verification_names_the_altered_entry_on_both_databases() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = App::new(backend).await;
+        let (status, before) = app
+            .call(Method::POST, "/api/v1/audit/verify", Some(&app.admin), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(before["ok"], true, "{before}");
+        let total = before["verified"].as_i64().unwrap();
+        assert!(total > 10);
+
+        let (_, entries) = app
+            .call(
+                Method::GET,
+                "/api/v1/audit?after=4&limit=1",
+                Some(&app.admin),
+                None,
+            )
+            .await;
+        assert_eq!(entries[0]["seq"], 5);
+        assert!(entries[0]["actor"].is_string() && entries[0]["action"].is_string());
+
+        tamper(&app.db.store, 5).await;
+        let (_, after) = app
+            .call(Method::POST, "/api/v1/audit/verify", Some(&app.admin), None)
+            .await;
+        assert_eq!(after["ok"], false, "{backend:?}: {after}");
+        assert_eq!(after["bad_entry"], 5, "{after}");
+        assert_eq!(after["verified"], 4);
+        assert!(
+            after["problem"].as_str().unwrap().contains("entry 5"),
+            "{after}"
+        );
+    }
+}
