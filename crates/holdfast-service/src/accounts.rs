@@ -409,7 +409,7 @@ impl Service {
         require(actor, Permission::ManageTlds)?;
         let name = DomainName::parse(&new.name)
             .map_err(|e| ServiceError::invalid("name", e.to_string()))?;
-        if name.as_str().contains('.') {
+        if name.label_count() != 1 {
             return Err(ServiceError::invalid("name", "a TLD is a single label"));
         }
         let why = reason(&new.reason)?;

@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod tidy;
+
 const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
 
 struct Server {
