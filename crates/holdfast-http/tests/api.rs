@@ -234,7 +234,15 @@ fn body_for(method: &Method, path: &str, n: usize, registry: i64) -> Option<Valu
 
 #[tokio::test]
 async fn every_role_gets_exactly_its_answer_from_every_endpoint() {
-    let app = App::new(Backend::Sqlite).await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = App::new(backend).await;
+        let failures = walk_matrix(&app).await;
+        assert!(failures.is_empty(), "{backend:?}:\n{}", failures.join("\n"));
+    }
+}
+
+/// Calls every endpoint of the matrix as every caller; returns the answers that differ.
+async fn walk_matrix(app: &App) -> Vec<String> {
     let callers: Vec<Option<String>> = Role::ALL
         .into_iter()
         .map(|role| Some(app.token(role).to_owned()))
@@ -282,7 +290,7 @@ async fn every_role_gets_exactly_its_answer_from_every_endpoint() {
             }
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    failures
 }
 
 #[tokio::test]
@@ -586,4 +594,123 @@ async fn audit_verification_names_the_altered_entry_on_both_databases() {
             "{after}"
         );
     }
+}
+
+/// A small deterministic generator, so a failure names a reproducible case.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Hostile-looking JSON for a request: right and wrong types, odd strings, odd shapes.
+fn garbage(rng: &mut XorShift) -> String {
+    let keys = [
+        "name",
+        "kind",
+        "email",
+        "display_name",
+        "role",
+        "password",
+        "label",
+        "expires_at",
+        "org_id",
+        "reason",
+        "x",
+    ];
+    let values = [
+        "null",
+        "true",
+        "0",
+        "-1",
+        "9223372036854775807",
+        "1e400",
+        "\"\"",
+        "\"registry\"",
+        "\"admin\"",
+        "\"<script>alert(1)</script>\"",
+        "\"\\u0000\"",
+        "\"\\ud800\"",
+        "\"xn--\"",
+        "\"a@b\"",
+        "[]",
+        "{}",
+        "\"2026-13-45T99:00:00Z\"",
+        "\"ünïcödé.例え\"",
+        "[1,2,3]",
+        "{\"a\":{\"b\":[]}}",
+    ];
+    match rng.next() % 4 {
+        0 => {
+            let bytes: Vec<u8> = (0..rng.next() % 64)
+                .map(|_| (rng.next() % 256) as u8)
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        1 => rng.pick(&values).to_owned(),
+        _ => {
+            let fields: Vec<String> = (0..rng.next() % 6)
+                .map(|_| format!("\"{}\": {}", rng.pick(&keys), rng.pick(&values)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_input_makes_the_server_fail() {
+    let app = App::new(Backend::Sqlite).await;
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let targets = [
+        "/api/v1/login",
+        "/api/v1/organisations",
+        "/api/v1/organisations/{registry}/users",
+        "/api/v1/users/{registry_user}/tokens",
+        "/api/v1/tlds",
+    ];
+    let mut statuses = std::collections::BTreeSet::new();
+    for case in 0..600 {
+        let target = targets[case % targets.len()]
+            .replace("{registry}", &app.registry.to_string())
+            .replace("{registry_user}", &app.registry_user.to_string());
+        let body = garbage(&mut rng);
+        let (status, value) = raw(&app, &target, "application/json", body.clone()).await;
+        assert!(
+            status.as_u16() < 500,
+            "case {case}: POST {target} {body:?} -> {status} {value}"
+        );
+        if !status.is_success() {
+            assert!(
+                value["error"]["message"].is_string(),
+                "case {case}: {value}"
+            );
+        }
+        statuses.insert(status.as_u16());
+    }
+    let odd_paths = [
+        "/api/v1/organisations/-1",
+        "/api/v1/organisations/99999999999999999999",
+        "/api/v1/organisations/%00",
+        "/api/v1/tokens/1.5",
+        "/api/v1/audit?after=-5&limit=1000",
+        "/api/v1/audit?after=99999999999999999999",
+        "/api/v1/organisations/1/users/../../tlds",
+    ];
+    for path in odd_paths {
+        let (status, value) = app.call(Method::GET, path, Some(&app.admin), None).await;
+        assert!(status.as_u16() < 500, "GET {path} -> {status} {value}");
+    }
+    assert!(
+        statuses.contains(&400) && statuses.contains(&422),
+        "the inputs reach both the parser and the checks: {statuses:?}"
+    );
 }

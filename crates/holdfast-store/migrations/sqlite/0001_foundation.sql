@@ -3,7 +3,6 @@ CREATE TABLE organisations (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
     kind        TEXT NOT NULL,
-    calendar    TEXT,
     created_at  INTEGER NOT NULL
 );
 
