@@ -161,57 +161,22 @@ impl App {
 /// reporter, and no token at all.
 type Row = (Method, &'static str, [u16; 6]);
 
+#[rustfmt::skip]
 fn matrix() -> Vec<Row> {
     vec![
-        (Method::GET, "/api/v1/me", [200, 200, 200, 200, 200, 401]),
-        (
-            Method::GET,
-            "/api/v1/organisations",
-            [200, 200, 200, 200, 200, 401],
-        ),
-        (
-            Method::POST,
-            "/api/v1/organisations",
-            [201, 403, 403, 403, 403, 401],
-        ),
-        (
-            Method::GET,
-            "/api/v1/organisations/{registry}",
-            [200, 200, 404, 404, 404, 401],
-        ),
-        (
-            Method::GET,
-            "/api/v1/organisations/{registry}/users",
-            [200, 200, 404, 404, 404, 401],
-        ),
-        (
-            Method::POST,
-            "/api/v1/organisations/{registry}/users",
-            [201, 403, 403, 403, 403, 401],
-        ),
-        (
-            Method::POST,
-            "/api/v1/users/{registry_user}/tokens",
-            [201, 201, 403, 403, 403, 401],
-        ),
-        (
-            Method::GET,
-            "/api/v1/tokens",
-            [200, 200, 200, 200, 200, 401],
-        ),
-        (
-            Method::DELETE,
-            "/api/v1/tokens/{registry_token}",
-            [204, 204, 404, 404, 404, 401],
-        ),
-        (Method::GET, "/api/v1/tlds", [200, 200, 403, 403, 403, 401]),
-        (Method::POST, "/api/v1/tlds", [201, 403, 403, 403, 403, 401]),
-        (Method::GET, "/api/v1/audit", [200, 200, 200, 200, 403, 401]),
-        (
-            Method::POST,
-            "/api/v1/audit/verify",
-            [200, 403, 403, 403, 403, 401],
-        ),
+        (Method::GET,    "/api/v1/me",                             [200, 200, 200, 200, 200, 401]),
+        (Method::GET,    "/api/v1/organisations",                  [200, 200, 200, 200, 200, 401]),
+        (Method::POST,   "/api/v1/organisations",                  [201, 403, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/organisations/{registry}",       [200, 200, 404, 404, 404, 401]),
+        (Method::GET,    "/api/v1/organisations/{registry}/users", [200, 200, 404, 404, 404, 401]),
+        (Method::POST,   "/api/v1/organisations/{registry}/users", [201, 403, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/users/{registry_user}/tokens",   [201, 201, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/tokens",                         [200, 200, 200, 200, 200, 401]),
+        (Method::DELETE, "/api/v1/tokens/{registry_token}",        [204, 204, 404, 404, 404, 401]),
+        (Method::GET,    "/api/v1/tlds",                           [200, 200, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/tlds",                           [201, 403, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
+        (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
 }
 
