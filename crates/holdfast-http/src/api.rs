@@ -230,6 +230,7 @@ impl From<AuditEntry> for AuditEntryOut {
 
 /// Which audit entries to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// List entries after this sequence number (default 0: from the start).
@@ -281,14 +282,14 @@ pub struct HealthOut {
 
 /// The server is running.
 #[utoipa::path(get, path = "/health", tag = "service",
-    responses((status = 200, body = HealthOut)))]
+    responses((status = 200, description = "Done", body = HealthOut)))]
 pub async fn health() -> Json<HealthOut> {
     Json(HealthOut { status: "ok" })
 }
 
 /// The server can reach its database.
 #[utoipa::path(get, path = "/ready", tag = "service",
-    responses((status = 200, body = HealthOut), (status = 503, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = HealthOut), (status = 503, description = "The database does not answer", body = ErrorEnvelope)))]
 pub async fn ready(State(state): State<AppState>) -> ApiResult<HealthOut> {
     match state.service.store().ping().await {
         Ok(()) => Ok(Json(HealthOut { status: "ready" })),
@@ -305,8 +306,8 @@ pub async fn ready(State(state): State<AppState>) -> ApiResult<HealthOut> {
 
 /// Signs in with e-mail and password; returns a session token valid for 12 hours.
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = TokenIssued), (status = 401, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = TokenIssued), (status = 401, description = "No valid token", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
@@ -320,14 +321,14 @@ pub async fn login(
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = UserOut), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = UserOut), (status = 401, description = "No valid token", body = ErrorEnvelope)))]
 pub async fn me(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<UserOut> {
     Ok(Json(state.service.me(&actor).await?.into()))
 }
 
 /// Organisations the caller may see: all for admins, their own for everyone else.
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = Vec<OrganisationOut>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = Vec<OrganisationOut>), (status = 401, description = "No valid token", body = ErrorEnvelope)))]
 pub async fn list_organisations(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -339,8 +340,8 @@ pub async fn list_organisations(
 /// Creates an organisation (admins).
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "accounts", security(("bearer" = [])),
     request_body = OrganisationIn,
-    responses((status = 201, body = OrganisationOut), (status = 403, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = OrganisationOut), (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with what exists", body = ErrorEnvelope), (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
 pub async fn create_organisation(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -361,7 +362,7 @@ pub async fn create_organisation(
 /// One organisation, if the caller may see it.
 #[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = OrganisationOut), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = OrganisationOut), (status = 404, description = "Not found, or not visible to the caller", body = ErrorEnvelope)))]
 pub async fn get_organisation(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -373,7 +374,7 @@ pub async fn get_organisation(
 /// Members of an organisation (a reporter sees only themselves).
 #[utoipa::path(get, path = "/api/v1/organisations/{id}/users", tag = "accounts",
     security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<UserOut>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = Vec<UserOut>), (status = 404, description = "Not found, or not visible to the caller", body = ErrorEnvelope)))]
 pub async fn list_users(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -386,8 +387,8 @@ pub async fn list_users(
 /// Creates a user in an organisation (admins).
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/users", tag = "accounts",
     security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserIn,
-    responses((status = 201, body = UserOut), (status = 403, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = UserOut), (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with what exists", body = ErrorEnvelope), (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
 pub async fn create_user(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -411,8 +412,8 @@ pub async fn create_user(
 /// Issues an API token for a user: oneself, or anyone for admins.
 #[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "accounts",
     security(("bearer" = [])), params(("id" = i64, Path)), request_body = TokenIn,
-    responses((status = 201, body = TokenIssued), (status = 403, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = TokenIssued), (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorEnvelope)))]
 pub async fn issue_token(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -434,7 +435,7 @@ pub async fn issue_token(
 
 /// The caller's own tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TokenOut>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = Vec<TokenOut>), (status = 401, description = "No valid token", body = ErrorEnvelope)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -446,7 +447,7 @@ pub async fn list_tokens(
 /// Revokes a token: one's own, or any for admins.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or not visible to the caller", body = ErrorEnvelope)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -461,7 +462,7 @@ pub async fn revoke_token(
 
 /// TLDs the caller may see (admins all, registry staff their own).
 #[utoipa::path(get, path = "/api/v1/tlds", tag = "registry", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TldOut>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = Vec<TldOut>), (status = 403, description = "The role may not do this", body = ErrorEnvelope)))]
 pub async fn list_tlds(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Vec<TldOut>> {
     let tlds = state.service.tlds(&actor).await?;
     Ok(Json(tlds.into_iter().map(Into::into).collect()))
@@ -470,8 +471,8 @@ pub async fn list_tlds(State(state): State<AppState>, Auth(actor): Auth) -> ApiR
 /// Creates a TLD for a registry organisation (admins).
 #[utoipa::path(post, path = "/api/v1/tlds", tag = "registry", security(("bearer" = [])),
     request_body = TldIn,
-    responses((status = 201, body = TldOut), (status = 403, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = TldOut), (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with what exists", body = ErrorEnvelope), (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
 pub async fn create_tld(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -492,7 +493,7 @@ pub async fn create_tld(
 /// Audit entries: all for admins, those of their organisation for staff.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
     params(AuditQuery),
-    responses((status = 200, body = Vec<AuditEntryOut>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = Vec<AuditEntryOut>), (status = 403, description = "The role may not do this", body = ErrorEnvelope)))]
 pub async fn list_audit(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -515,7 +516,7 @@ pub async fn list_audit(
 
 /// Verifies the whole audit chain and names the first entry at fault (admins).
 #[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
-    responses((status = 200, body = AuditVerifyOut), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Done", body = AuditVerifyOut), (status = 403, description = "The role may not do this", body = ErrorEnvelope)))]
 pub async fn verify_audit(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -122,6 +122,18 @@ async fn serve_demo_answers_and_the_client_commands_work() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/health"]["get"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let doc_file = data.path().join("openapi.json");
+    std::fs::write(&doc_file, doc.to_string()).unwrap();
+    let validation = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&doc_file)
+        .output()
+        .unwrap();
+    assert!(
+        validation.status.success(),
+        "the OpenAPI document does not validate (scripts/test installs openapi-spec-validator): {}",
+        text(&validation)
+    );
 
     let tlds = server.cli(&token, &["tld", "list"]);
     assert!(tlds.status.success(), "{}", text(&tlds));
