@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::secret::{hash_password, new_token, password_matches, token_hash};
+use crate::secret::{decoy_hash, hash_password, new_token, password_matches, token_hash};
 use crate::{Change, Result, Service, ServiceError, record, require};
 
 /// How long a token from password sign-in stays valid.
@@ -155,12 +155,13 @@ impl Service {
         let user = tx
             .user_by_email(&email.trim().to_lowercase())
             .await?
-            .filter(|user| user.disabled_at.is_none())
-            .filter(|user| {
-                user.password_hash
-                    .as_deref()
-                    .is_some_and(|stored| password_matches(password, stored))
-            })
+            .filter(|user| user.disabled_at.is_none());
+        // Without a stored hash, check against a decoy so that an unknown address takes as long
+        // to refuse as a wrong password and sign-in does not reveal who has an account.
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let matches = password_matches(password, stored.as_deref().unwrap_or(decoy_hash()));
+        let user = user
+            .filter(|_| matches && stored.is_some())
             .ok_or(ServiceError::Unauthenticated)?;
         let expires_at = now.saturating_add(SESSION_LIFETIME).ok();
         let (token, hash) = new_token()?;

@@ -39,6 +39,12 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| ServiceError::invalid("password", e.to_string()))
 }
 
+/// A valid argon2id hash of no one's password, to verify against when there is no user.
+pub(crate) fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no user has this password").unwrap_or_default())
+}
+
 /// Whether `password` matches a stored argon2 hash.
 pub(crate) fn password_matches(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
@@ -71,5 +77,6 @@ mod tests {
         assert!(password_matches("correct horse battery", &stored));
         assert!(!password_matches("correct horse battery!", &stored));
         assert!(!password_matches("anything", "not a hash"));
+        assert!(decoy_hash().starts_with("$argon2id$"));
     }
 }
