@@ -4,8 +4,10 @@ pub mod audit;
 pub mod calendar;
 pub mod name;
 pub mod org;
+pub mod registry;
 pub mod status;
 
 pub use calendar::{Calendar, CalendarError, Deadline, DeadlineKind, DeadlineState};
 pub use name::{DomainName, NameError};
+pub use registry::{Delegation, DsRecord, Glue, Soa};
 pub use status::{EppStatus, EppStatusSet, Side, StatusError};
