@@ -6,10 +6,12 @@
 
 mod accounts;
 mod audit;
+mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
+pub use registry::{Domain, NewRegistrar, Registrar};
 
 use std::path::Path;
 use std::str::FromStr;

@@ -270,3 +270,169 @@ async fn meta_values_are_set_and_replaced() {
         assert_eq!(tx.meta("demo").await.unwrap().as_deref(), Some("2"));
     }
 }
+
+fn dn(text: &str) -> holdfast_model::DomainName {
+    holdfast_model::DomainName::parse(text).unwrap()
+}
+
+async fn registry_tld(tx: &mut Tx) -> i64 {
+    let (org, _) = registry_with_user(tx).await;
+    tx.insert_tld("demo", org, at(0)).await.unwrap()
+}
+
+#[tokio::test]
+async fn registrars_are_unique_and_only_one_is_internal() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let new = |name: &'static str, iana_id: Option<i64>, internal: bool| {
+            holdfast_store::NewRegistrar {
+                name,
+                iana_id,
+                org_id: None,
+                abuse_email: "abuse@registrar.example",
+                abuse_phone: "+1.5555550100",
+                internal,
+                created_at: at(0),
+            }
+        };
+        tx.insert_registrar(&new("Registry's own", None, true))
+            .await
+            .unwrap();
+        tx.insert_registrar(&new("Example Registrar", Some(9999), false))
+            .await
+            .unwrap();
+        let internal_again = tx.insert_registrar(&new("Another own", None, true)).await;
+        assert!(
+            matches!(
+                internal_again,
+                Err(StoreError::Conflict { what: "registrar" })
+            ),
+            "{:?}: {internal_again:?}",
+            db.backend()
+        );
+        drop(tx);
+        let mut tx = db.store.write().await.unwrap();
+        tx.insert_registrar(&new("Registry's own", None, true))
+            .await
+            .unwrap();
+        tx.insert_registrar(&new("Example Registrar", Some(9999), false))
+            .await
+            .unwrap();
+        let same_iana = tx
+            .insert_registrar(&new("Copycat", Some(9999), false))
+            .await;
+        assert!(matches!(same_iana, Err(StoreError::Conflict { .. })));
+        drop(tx);
+        let mut tx = db.store.write().await.unwrap();
+        tx.insert_registrar(&new("Example Registrar", Some(9999), false))
+            .await
+            .unwrap();
+        let registrars = tx.registrars().await.unwrap();
+        assert_eq!(registrars.len(), 1);
+        assert_eq!(registrars[0].iana_id, Some(9999));
+        assert!(!registrars[0].internal);
+    }
+}
+
+#[tokio::test]
+async fn delegations_round_trip_with_name_servers_ds_and_glue() {
+    use holdfast_model::{DsRecord, EppStatus, EppStatusSet, Soa};
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let tld = registry_tld(&mut tx).await;
+        let soa = Soa {
+            mname: dn("ns1.nic.demo"),
+            rname: dn("hostmaster.nic.demo"),
+            serial: 2026112201,
+            refresh: 3600,
+            retry: 900,
+            expire: 1_209_600,
+            minimum: 300,
+        };
+        tx.set_tld_apex(tld, &soa, &[dn("ns1.nic.demo"), dn("ns2.nic.demo")])
+            .await
+            .unwrap();
+        let names: Vec<_> = (0..2500).map(|i| dn(&format!("name{i}.demo"))).collect();
+        let locked = EppStatusSet::new([EppStatus::ClientTransferProhibited]).unwrap();
+        assert_eq!(
+            tx.insert_domains(tld, &names, None, locked, at(5))
+                .await
+                .unwrap(),
+            2500
+        );
+        assert_eq!(
+            tx.insert_domains(tld, &names[..10], None, EppStatusSet::OK, at(6))
+                .await
+                .unwrap(),
+            0,
+            "registered names stay as they are"
+        );
+        let pairs: Vec<_> = names
+            .iter()
+            .flat_map(|n| {
+                [
+                    (n.clone(), dn("ns1.host.example")),
+                    (n.clone(), dn("ns.name0.demo")),
+                ]
+            })
+            .collect();
+        assert_eq!(tx.insert_nameservers(&pairs).await.unwrap(), 5000);
+        assert_eq!(tx.insert_nameservers(&pairs[..4]).await.unwrap(), 0);
+        let ds = DsRecord {
+            key_tag: 60485,
+            algorithm: 13,
+            digest_type: 2,
+            digest: "D4B7D520E7BB5F0F67674A0CCEB1E3E0614B93C4F9E99B8383F6A1E4469DA50A".into(),
+        };
+        tx.insert_ds(&[(names[7].clone(), ds.clone())])
+            .await
+            .unwrap();
+        let glue: std::net::IpAddr = "192.0.2.53".parse().unwrap();
+        tx.insert_glue(tld, &[(dn("ns.name0.demo"), glue)])
+            .await
+            .unwrap();
+        let dangling = tx
+            .insert_nameservers(&[(dn("unregistered.demo"), dn("ns.x.example"))])
+            .await;
+        assert!(
+            matches!(dangling, Err(StoreError::MissingReference { .. })),
+            "{:?}: {dangling:?}",
+            db.backend()
+        );
+        drop(tx);
+
+        // The failed statement rolled the whole transaction back; do it again and commit.
+        let mut tx = db.store.write().await.unwrap();
+        let tld = registry_tld(&mut tx).await;
+        tx.set_tld_apex(tld, &soa, &[dn("ns1.nic.demo")])
+            .await
+            .unwrap();
+        tx.insert_domains(tld, &names, None, locked, at(5))
+            .await
+            .unwrap();
+        tx.insert_nameservers(&pairs).await.unwrap();
+        tx.insert_ds(&[(names[7].clone(), ds.clone())])
+            .await
+            .unwrap();
+        tx.insert_glue(tld, &[(dn("ns.name0.demo"), glue)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = db.store.read().await.unwrap();
+        assert_eq!(tx.count_domains(tld).await.unwrap(), 2500);
+        let domain = tx.domain(&names[7]).await.unwrap().unwrap();
+        assert_eq!(domain.statuses, locked);
+        assert_eq!(
+            domain.nameservers,
+            [dn("ns.name0.demo"), dn("ns1.host.example")]
+        );
+        assert_eq!(domain.ds, [ds.clone()]);
+        assert_eq!(domain.created_at, at(5));
+        assert!(tx.domain(&dn("unregistered.demo")).await.unwrap().is_none());
+        assert_eq!(tx.glue(&dn("ns.name0.demo")).await.unwrap(), [glue]);
+        let (stored_soa, apex) = tx.tld_apex(tld).await.unwrap().unwrap();
+        assert_eq!(stored_soa, soa);
+        assert_eq!(apex, [dn("ns1.nic.demo")]);
+    }
+}

@@ -1,0 +1,405 @@
+//! Registry data: registrars, TLD apexes, domains with name servers and DS records, and glue.
+//! Writes of many rows go in multi-row statements of [`CHUNK`] rows.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use holdfast_model::{DomainName, DsRecord, EppStatus, EppStatusSet, Soa};
+use jiff::Timestamp;
+
+use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
+
+/// Rows per multi-row statement: well under both databases' parameter limits.
+const CHUNK: usize = 1000;
+
+/// A registrar as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registrar {
+    pub id: i64,
+    pub name: String,
+    pub iana_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub abuse_email: String,
+    pub abuse_phone: String,
+    /// The registry operator's own registrar (used by the create action); at most one.
+    pub internal: bool,
+    pub created_at: Timestamp,
+}
+
+/// What it takes to create a registrar.
+#[derive(Debug, Clone)]
+pub struct NewRegistrar<'a> {
+    pub name: &'a str,
+    pub iana_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub abuse_email: &'a str,
+    pub abuse_phone: &'a str,
+    pub internal: bool,
+    pub created_at: Timestamp,
+}
+
+/// A registered domain with everything the registry holds about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub name: DomainName,
+    pub tld_id: i64,
+    pub registrar_id: Option<i64>,
+    pub statuses: EppStatusSet,
+    pub nameservers: Vec<DomainName>,
+    pub ds: Vec<DsRecord>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+type RegistrarRow = (
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    bool,
+    i64,
+);
+type DomainRow = (String, i64, Option<i64>, String, i64, Option<i64>, i64);
+
+fn registrar(row: RegistrarRow) -> Result<Registrar> {
+    let (id, name, iana_id, org_id, abuse_email, abuse_phone, internal, created_at) = row;
+    Ok(Registrar {
+        id,
+        name,
+        iana_id,
+        org_id,
+        abuse_email,
+        abuse_phone,
+        internal,
+        created_at: timestamp("registrar created_at", created_at)?,
+    })
+}
+
+/// The stored form of a status set: RFC 5731 names separated by spaces.
+fn statuses_text(statuses: EppStatusSet) -> String {
+    let names: Vec<&str> = statuses.iter().map(EppStatus::as_str).collect();
+    names.join(" ")
+}
+
+fn statuses(text: &str) -> Result<EppStatusSet> {
+    let corrupt = || StoreError::Corrupt {
+        what: "domain statuses",
+        value: text.to_owned(),
+    };
+    let parsed: std::result::Result<Vec<EppStatus>, _> =
+        text.split_whitespace().map(EppStatus::from_str).collect();
+    EppStatusSet::new(parsed.map_err(|_| corrupt())?).map_err(|_| corrupt())
+}
+
+fn name(what: &'static str, text: &str) -> Result<DomainName> {
+    DomainName::parse(text).map_err(|_| StoreError::Corrupt {
+        what,
+        value: text.to_owned(),
+    })
+}
+
+fn small(what: &'static str, value: i64) -> Result<u8> {
+    u8::try_from(value).map_err(|_| StoreError::Corrupt {
+        what,
+        value: value.to_string(),
+    })
+}
+
+/// `INSERT … VALUES ($1, $2), ($3, $4) …` for `rows` rows of `width` columns, then `suffix`.
+fn multi_row(prefix: &str, width: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
+    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * width * 6);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { " (" } else { ", (" });
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * width + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(suffix);
+    sqlx::AssertSqlSafe(sql)
+}
+
+impl Tx {
+    /// Creates a registrar and returns its id.
+    pub async fn insert_registrar(&mut self, new: &NewRegistrar<'_>) -> Result<i64> {
+        let (id,): (i64,) =
+            on!(self, |conn| {
+                sqlx::query_as(
+            "INSERT INTO registrars (name, iana_id, org_id, abuse_email, abuse_phone, internal, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+        )
+        .bind(new.name)
+        .bind(new.iana_id)
+        .bind(new.org_id)
+        .bind(new.abuse_email)
+        .bind(new.abuse_phone)
+        .bind(new.internal)
+        .bind(micros(new.created_at))
+        .fetch_one(conn)
+        .await
+            })
+            .map_err(insert_error("registrar"))?;
+        Ok(id)
+    }
+
+    /// Every registrar, by name.
+    pub async fn registrars(&mut self) -> Result<Vec<Registrar>> {
+        let sql = "SELECT id, name, iana_id, org_id, abuse_email, abuse_phone, internal, \
+                   created_at FROM registrars ORDER BY name";
+        let rows: Vec<RegistrarRow> = on!(self, |conn| sqlx::query_as(sql).fetch_all(conn).await)?;
+        rows.into_iter().map(registrar).collect()
+    }
+
+    /// Sets a TLD's SOA and apex name servers.
+    pub async fn set_tld_apex(
+        &mut self,
+        tld_id: i64,
+        soa: &Soa,
+        apex_ns: &[DomainName],
+    ) -> Result<()> {
+        let soa = serde_json::to_string(soa).map_err(|e| StoreError::Corrupt {
+            what: "SOA",
+            value: e.to_string(),
+        })?;
+        let hosts: Vec<&str> = apex_ns.iter().map(DomainName::as_str).collect();
+        on!(self, |conn| sqlx::query(
+            "UPDATE tlds SET soa = $2, apex_ns = $3 WHERE id = $1"
+        )
+        .bind(tld_id)
+        .bind(&soa)
+        .bind(hosts.join(" "))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// A TLD's SOA and apex name servers, once set.
+    pub async fn tld_apex(&mut self, tld_id: i64) -> Result<Option<(Soa, Vec<DomainName>)>> {
+        let row: Option<(Option<String>, Option<String>)> = on!(self, |conn| sqlx::query_as(
+            "SELECT soa, apex_ns FROM tlds WHERE id = $1"
+        )
+        .bind(tld_id)
+        .fetch_optional(conn)
+        .await)?;
+        let Some((Some(soa), Some(hosts))) = row else {
+            return Ok(None);
+        };
+        let soa = serde_json::from_str(&soa).map_err(|_| StoreError::Corrupt {
+            what: "SOA",
+            value: soa.clone(),
+        })?;
+        let hosts = hosts
+            .split_whitespace()
+            .map(|host| name("apex name server", host))
+            .collect::<Result<_>>()?;
+        Ok(Some((soa, hosts)))
+    }
+
+    /// Registers `names` in a TLD with `statuses`; names already registered are left as they
+    /// are. Returns how many were new.
+    pub async fn insert_domains(
+        &mut self,
+        tld_id: i64,
+        names: &[DomainName],
+        registrar_id: Option<i64>,
+        statuses: EppStatusSet,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let statuses = statuses_text(statuses);
+        let mut inserted = 0;
+        for chunk in names.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) VALUES",
+                6,
+                chunk.len(),
+                "ON CONFLICT (name) DO NOTHING",
+            );
+            inserted += on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for name in chunk {
+                    query = query
+                        .bind(name.as_str())
+                        .bind(tld_id)
+                        .bind(registrar_id)
+                        .bind(&statuses)
+                        .bind(micros(at))
+                        .bind(micros(at));
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("domain"))?;
+        }
+        Ok(inserted)
+    }
+
+    /// Adds name servers to registered domains; pairs already present are skipped.
+    pub async fn insert_nameservers(&mut self, pairs: &[(DomainName, DomainName)]) -> Result<u64> {
+        let mut inserted = 0;
+        for chunk in pairs.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO domain_ns (domain, host) VALUES",
+                2,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING",
+            );
+            inserted += on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (domain, host) in chunk {
+                    query = query.bind(domain.as_str()).bind(host.as_str());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("name server of a domain"))?;
+        }
+        Ok(inserted)
+    }
+
+    /// Adds DS records to registered domains; records already present are skipped.
+    pub async fn insert_ds(&mut self, records: &[(DomainName, DsRecord)]) -> Result<u64> {
+        let mut inserted = 0;
+        for chunk in records.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO domain_ds (domain, key_tag, algorithm, digest_type, digest) VALUES",
+                5,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING",
+            );
+            inserted += on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (domain, ds) in chunk {
+                    query = query
+                        .bind(domain.as_str())
+                        .bind(i64::from(ds.key_tag))
+                        .bind(i64::from(ds.algorithm))
+                        .bind(i64::from(ds.digest_type))
+                        .bind(&ds.digest);
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("DS record of a domain"))?;
+        }
+        Ok(inserted)
+    }
+
+    /// Adds glue addresses of name servers inside a TLD; addresses already present are skipped.
+    pub async fn insert_glue(&mut self, tld_id: i64, glue: &[(DomainName, IpAddr)]) -> Result<u64> {
+        let mut inserted = 0;
+        for chunk in glue.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO glue (host, tld_id, address) VALUES",
+                3,
+                chunk.len(),
+                "ON CONFLICT DO NOTHING",
+            );
+            inserted += on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (host, address) in chunk {
+                    query = query
+                        .bind(host.as_str())
+                        .bind(tld_id)
+                        .bind(address.to_string());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("glue"))?;
+        }
+        Ok(inserted)
+    }
+
+    /// One registered domain with its name servers and DS records.
+    pub async fn domain(&mut self, domain: &DomainName) -> Result<Option<Domain>> {
+        let row: Option<DomainRow> = on!(self, |conn| sqlx::query_as(
+            "SELECT name, tld_id, registrar_id, statuses, created_at, expires_at, updated_at \
+             FROM domains WHERE name = $1"
+        )
+        .bind(domain.as_str())
+        .fetch_optional(conn)
+        .await)?;
+        let Some((_, tld_id, registrar_id, status_text, created_at, expires_at, updated_at)) = row
+        else {
+            return Ok(None);
+        };
+        let hosts: Vec<(String,)> = on!(self, |conn| sqlx::query_as(
+            "SELECT host FROM domain_ns WHERE domain = $1 ORDER BY host"
+        )
+        .bind(domain.as_str())
+        .fetch_all(conn)
+        .await)?;
+        let ds_rows: Vec<(i64, i64, i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT key_tag, algorithm, digest_type, digest FROM domain_ds WHERE domain = $1 \
+             ORDER BY key_tag, algorithm, digest_type, digest"
+        )
+        .bind(domain.as_str())
+        .fetch_all(conn)
+        .await)?;
+        let ds = ds_rows
+            .into_iter()
+            .map(|(key_tag, algorithm, digest_type, digest)| {
+                Ok(DsRecord {
+                    key_tag: u16::try_from(key_tag).map_err(|_| StoreError::Corrupt {
+                        what: "DS key tag",
+                        value: key_tag.to_string(),
+                    })?,
+                    algorithm: small("DS algorithm", algorithm)?,
+                    digest_type: small("DS digest type", digest_type)?,
+                    digest,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(Domain {
+            name: domain.clone(),
+            tld_id,
+            registrar_id,
+            statuses: statuses(&status_text)?,
+            nameservers: hosts
+                .iter()
+                .map(|(host,)| name("name server", host))
+                .collect::<Result<_>>()?,
+            ds,
+            created_at: timestamp("domain created_at", created_at)?,
+            expires_at: expires_at
+                .map(|at| timestamp("domain expires_at", at))
+                .transpose()?,
+            updated_at: timestamp("domain updated_at", updated_at)?,
+        }))
+    }
+
+    /// How many domains a TLD has.
+    pub async fn count_domains(&mut self, tld_id: i64) -> Result<i64> {
+        let (count,): (i64,) = on!(self, |conn| sqlx::query_as(
+            "SELECT COUNT(*) FROM domains WHERE tld_id = $1"
+        )
+        .bind(tld_id)
+        .fetch_one(conn)
+        .await)?;
+        Ok(count)
+    }
+
+    /// Glue addresses of a host.
+    pub async fn glue(&mut self, host: &DomainName) -> Result<Vec<IpAddr>> {
+        let rows: Vec<(String,)> = on!(self, |conn| sqlx::query_as(
+            "SELECT address FROM glue WHERE host = $1 ORDER BY address"
+        )
+        .bind(host.as_str())
+        .fetch_all(conn)
+        .await)?;
+        rows.into_iter()
+            .map(|(address,)| {
+                address.parse().map_err(|_| StoreError::Corrupt {
+                    what: "glue address",
+                    value: address.clone(),
+                })
+            })
+            .collect()
+    }
+}
