@@ -427,7 +427,7 @@ async fn delegations_round_trip_with_name_servers_ds_and_glue() {
             domain.nameservers,
             [dn("ns.name0.demo"), dn("ns1.host.example")]
         );
-        assert_eq!(domain.ds, [ds.clone()]);
+        assert_eq!(domain.ds, vec![ds]);
         assert_eq!(domain.created_at, at(5));
         assert!(tx.domain(&dn("unregistered.demo")).await.unwrap().is_none());
         assert_eq!(tx.glue(&dn("ns.name0.demo")).await.unwrap(), [glue]);
