@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use holdfast_model::audit::AuditEntry;
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_service::{
-    ApiToken, AuditVerification, IssuedToken, NewOrganisation, NewTld, NewUserRequest,
-    Organisation, Tld, UserView,
+    ApiToken, AuditVerification, IssuedToken, NewOrganisation, NewRegistrarRequest, NewTld,
+    NewUserRequest, Organisation, Registrar, Tld, UserView,
 };
 
 use jiff::Timestamp;
@@ -189,6 +189,55 @@ pub struct TldIn {
     pub name: String,
     /// The registry organisation that runs it.
     pub org_id: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A registrar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrarOut {
+    pub id: i64,
+    pub name: String,
+    pub iana_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub abuse_email: String,
+    pub abuse_phone: String,
+    /// The registry operator's own registrar.
+    pub internal: bool,
+    pub created_at: Timestamp,
+}
+
+impl From<Registrar> for RegistrarOut {
+    fn from(registrar: Registrar) -> RegistrarOut {
+        RegistrarOut {
+            id: registrar.id,
+            name: registrar.name,
+            iana_id: registrar.iana_id,
+            org_id: registrar.org_id,
+            abuse_email: registrar.abuse_email,
+            abuse_phone: registrar.abuse_phone,
+            internal: registrar.internal,
+            created_at: registrar.created_at,
+        }
+    }
+}
+
+/// A new registrar.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarIn {
+    pub name: String,
+    /// The IANA Registrar ID, if accredited.
+    #[serde(default)]
+    pub iana_id: Option<i64>,
+    /// The registrar's organisation in Holdfast, if it has one.
+    #[serde(default)]
+    pub org_id: Option<i64>,
+    pub abuse_email: String,
+    pub abuse_phone: String,
+    /// The registry operator's own registrar (at most one).
+    #[serde(default)]
+    pub internal: bool,
     #[serde(default)]
     pub reason: String,
 }
@@ -488,6 +537,46 @@ pub async fn create_tld(
         .create_tld(&actor, new, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json(tld.into())))
+}
+
+/// Registrars: all for admins and registry staff, their own for registrar staff.
+#[utoipa::path(get, path = "/api/v1/registrars", tag = "registry", security(("bearer" = [])),
+    responses((status = 200, description = "Done", body = Vec<RegistrarOut>),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope)))]
+pub async fn list_registrars(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Vec<RegistrarOut>> {
+    let registrars = state.service.registrars(&actor).await?;
+    Ok(Json(registrars.into_iter().map(Into::into).collect()))
+}
+
+/// Creates a registrar (admins).
+#[utoipa::path(post, path = "/api/v1/registrars", tag = "registry", security(("bearer" = [])),
+    request_body = RegistrarIn,
+    responses((status = 201, description = "Created", body = RegistrarOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with what exists", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+pub async fn create_registrar(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(request): ApiJson<RegistrarIn>,
+) -> Result<(StatusCode, Json<RegistrarOut>), ApiError> {
+    let new = NewRegistrarRequest {
+        name: request.name,
+        iana_id: request.iana_id,
+        org_id: request.org_id,
+        abuse_email: request.abuse_email,
+        abuse_phone: request.abuse_phone,
+        internal: request.internal,
+        reason: request.reason,
+    };
+    let registrar = state
+        .service
+        .create_registrar(&actor, new, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(registrar.into())))
 }
 
 /// Audit entries: all for admins, those of their organisation for staff.

@@ -40,7 +40,8 @@ pub struct AppState {
         api::health, api::ready, api::login, api::me,
         api::list_organisations, api::create_organisation, api::get_organisation,
         api::list_users, api::create_user, api::issue_token, api::list_tokens, api::revoke_token,
-        api::list_tlds, api::create_tld, api::list_audit, api::verify_audit,
+        api::list_tlds, api::create_tld, api::list_registrars, api::create_registrar,
+        api::list_audit, api::verify_audit,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -111,6 +112,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(api::list_tokens))
         .route("/tokens/{id}", delete(api::revoke_token))
         .route("/tlds", get(api::list_tlds).post(api::create_tld))
+        .route(
+            "/registrars",
+            get(api::list_registrars).post(api::create_registrar),
+        )
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()

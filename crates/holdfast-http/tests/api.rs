@@ -175,6 +175,8 @@ fn matrix() -> Vec<Row> {
         (Method::DELETE, "/api/v1/tokens/{registry_token}",        [204, 204, 404, 404, 404, 401]),
         (Method::GET,    "/api/v1/tlds",                           [200, 200, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/tlds",                           [201, 403, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/registrars",                     [200, 200, 200, 403, 403, 401]),
+        (Method::POST,   "/api/v1/registrars",                     [201, 403, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
@@ -190,6 +192,8 @@ fn body_for(method: &Method, path: &str, n: usize, registry: i64) -> Option<Valu
         json!({ "email": format!("new{n}@example.net"), "display_name": "New", "role": "registry_staff" })
     } else if path.ends_with("/tokens") {
         json!({ "label": "matrix" })
+    } else if path.ends_with("/registrars") {
+        json!({ "name": format!("Registrar {n}"), "iana_id": n, "abuse_email": "abuse@registrar.example", "abuse_phone": "+1.5555550100" })
     } else if path.ends_with("/tlds") {
         json!({ "name": format!("tld{n}"), "org_id": registry })
     } else {
@@ -678,4 +682,83 @@ async fn no_input_makes_the_server_fail() {
         statuses.contains(&400) && statuses.contains(&422),
         "the inputs reach both the parser and the checks: {statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn registrars_are_shared_by_registries_and_private_to_their_own_staff() {
+    let app = App::new(Backend::Sqlite).await;
+    let (_, me) = app
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            Some(app.token(Role::RegistrarStaff)),
+            None,
+        )
+        .await;
+    let registrar_org = me["org_id"].as_i64().unwrap();
+    let create = |body: Value| {
+        app.call(
+            Method::POST,
+            "/api/v1/registrars",
+            Some(&app.admin),
+            Some(body),
+        )
+    };
+    let (status, own) = create(json!({"name": "Registry's own", "internal": true,
+        "abuse_email": "abuse@nic.demo", "abuse_phone": "+1.5555550100"}))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    let (status, linked) = create(json!({"name": "Linked Registrar", "iana_id": 1234,
+        "org_id": registrar_org, "abuse_email": "Abuse@Linked.example", "abuse_phone": "+1.5555550101"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    assert_eq!(linked["abuse_email"], "abuse@linked.example");
+
+    let (status, second_internal) = create(json!({"name": "Another own", "internal": true,
+        "abuse_email": "abuse@nic.demo", "abuse_phone": "+1"}))
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{second_internal}");
+    let (status, wrong_org) = create(json!({"name": "Wrong org", "org_id": app.registry,
+        "abuse_email": "abuse@x.example", "abuse_phone": "+1"}))
+    .await;
+    assert_eq!(
+        (status, &wrong_org["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("org_id"))
+    );
+    let (status, bad_mail) = create(json!({"name": "No mail", "abuse_email": "nobody",
+        "abuse_phone": "+1"}))
+    .await;
+    assert_eq!(
+        (status, &bad_mail["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("abuse_email"))
+    );
+
+    let names = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, seen_by_registry) = app
+        .call(
+            Method::GET,
+            "/api/v1/registrars",
+            Some(app.token(Role::RegistryStaff)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        names(&seen_by_registry),
+        ["Linked Registrar", "Registry's own"]
+    );
+    let (_, seen_by_registrar) = app
+        .call(
+            Method::GET,
+            "/api/v1/registrars",
+            Some(app.token(Role::RegistrarStaff)),
+            None,
+        )
+        .await;
+    assert_eq!(names(&seen_by_registrar), ["Linked Registrar"]);
 }

@@ -120,6 +120,10 @@ pub enum Permission {
     ManageAccounts,
     /// Create or change TLDs.
     ManageTlds,
+    /// Create registrars (shared by every registry of the installation).
+    ManageRegistrars,
+    /// List registrars (admins and registry staff all; registrar staff their own).
+    ReadRegistrars,
     /// List TLDs (admins all; registry staff their own).
     ReadTlds,
     /// Read audit entries (admins all; staff those of their organisation).
@@ -136,10 +140,17 @@ impl Role {
     /// Whether this role may do `permission` at all.
     pub fn may(self, permission: Permission) -> bool {
         match permission {
-            Permission::ManageAccounts | Permission::ManageTlds | Permission::VerifyAudit => {
-                self == Role::Admin
-            }
+            Permission::ManageAccounts
+            | Permission::ManageTlds
+            | Permission::ManageRegistrars
+            | Permission::VerifyAudit => self == Role::Admin,
             Permission::ReadTlds => matches!(self, Role::Admin | Role::RegistryStaff),
+            Permission::ReadRegistrars => {
+                matches!(
+                    self,
+                    Role::Admin | Role::RegistryStaff | Role::RegistrarStaff
+                )
+            }
             Permission::ReadAudit | Permission::ListMembers => self != Role::Reporter,
             Permission::ReadOwnOrg => true,
         }

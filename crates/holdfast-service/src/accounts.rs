@@ -83,7 +83,7 @@ fn actor_of(user: User) -> Actor {
 }
 
 /// Checks a free-text field: trimmed, 1..=max characters, no control characters.
-fn text(field: &str, value: &str, max: usize) -> Result<String> {
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ServiceError::invalid(field, "must not be empty"));
@@ -104,7 +104,7 @@ fn text(field: &str, value: &str, max: usize) -> Result<String> {
 }
 
 /// Checks the optional reason given for a change.
-fn reason(value: &str) -> Result<&str> {
+pub(crate) fn reason(value: &str) -> Result<&str> {
     if value.chars().count() > 2000 {
         return Err(ServiceError::invalid(
             "reason",
@@ -115,25 +115,25 @@ fn reason(value: &str) -> Result<&str> {
 }
 
 /// Checks an e-mail address enough to route mail and to be a unique sign-in name.
-fn email(value: &str) -> Result<String> {
+pub(crate) fn email(field: &str, value: &str) -> Result<String> {
     let value = value.trim().to_lowercase();
     let Some((local, domain)) = value.rsplit_once('@') else {
-        return Err(ServiceError::invalid("email", "must contain an @"));
+        return Err(ServiceError::invalid(field, "must contain an @"));
     };
     if local.is_empty() || value.len() > 254 {
         return Err(ServiceError::invalid(
-            "email",
+            field,
             "must have a local part and be at most 254 octets",
         ));
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ServiceError::invalid(
-            "email",
+            field,
             "must not contain spaces or control characters",
         ));
     }
     DomainName::parse(domain)
-        .map_err(|e| ServiceError::invalid("email", format!("domain part: {e}")))?;
+        .map_err(|e| ServiceError::invalid(field, format!("domain part: {e}")))?;
     Ok(value)
 }
 
@@ -244,7 +244,7 @@ impl Service {
         now: Timestamp,
     ) -> Result<UserView> {
         require(actor, Permission::ManageAccounts)?;
-        let email = email(&new.email)?;
+        let email = email("email", &new.email)?;
         let display_name = text("display_name", &new.display_name, 200)?;
         let why = reason(&new.reason)?;
         let password_hash = match new.password.as_deref() {

@@ -5,13 +5,15 @@ mod accounts;
 mod audit;
 mod demo;
 mod error;
+mod registry;
 mod secret;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
 pub use audit::AuditVerification;
 pub use demo::{DEMO_PASSWORD, DemoInstall};
 pub use error::ServiceError;
-pub use holdfast_store::{ApiToken, Organisation, Tld};
+pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
+pub use registry::NewRegistrarRequest;
 
 use holdfast_model::audit::AuditEvent;
 use holdfast_model::org::{Actor, Permission};

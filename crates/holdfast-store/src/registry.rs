@@ -131,9 +131,8 @@ fn multi_row(prefix: &str, width: usize, rows: usize, suffix: &str) -> sqlx::Ass
 impl Tx {
     /// Creates a registrar and returns its id.
     pub async fn insert_registrar(&mut self, new: &NewRegistrar<'_>) -> Result<i64> {
-        let (id,): (i64,) =
-            on!(self, |conn| {
-                sqlx::query_as(
+        let (id,): (i64,) = on!(self, |conn| {
+            sqlx::query_as(
             "INSERT INTO registrars (name, iana_id, org_id, abuse_email, abuse_phone, internal, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
         )
@@ -146,8 +145,8 @@ impl Tx {
         .bind(micros(new.created_at))
         .fetch_one(conn)
         .await
-            })
-            .map_err(insert_error("registrar"))?;
+        })
+        .map_err(insert_error("registrar"))?;
         Ok(id)
     }
 

@@ -59,9 +59,37 @@ enum Command {
     /// Top-level domains.
     #[command(subcommand)]
     Tld(TldCommand),
+    /// Registrars.
+    #[command(subcommand)]
+    Registrar(RegistrarCommand),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistrarCommand {
+    /// List registrars.
+    List,
+    /// Create a registrar (admins).
+    Create {
+        name: String,
+        /// The IANA Registrar ID, if accredited.
+        #[arg(long)]
+        iana_id: Option<i64>,
+        /// The registrar's organisation in Holdfast.
+        #[arg(long)]
+        org: Option<i64>,
+        #[arg(long)]
+        abuse_email: String,
+        #[arg(long)]
+        abuse_phone: String,
+        /// The registry operator's own registrar.
+        #[arg(long)]
+        internal: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +286,20 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Tld(TldCommand::Create { name, org, reason }) => client.post(
             "/api/v1/tlds",
             &json!({ "name": name, "org_id": org, "reason": reason }),
+        )?,
+        Command::Registrar(RegistrarCommand::List) => client.get("/api/v1/registrars")?,
+        Command::Registrar(RegistrarCommand::Create {
+            name,
+            iana_id,
+            org,
+            abuse_email,
+            abuse_phone,
+            internal,
+            reason,
+        }) => client.post(
+            "/api/v1/registrars",
+            &json!({ "name": name, "iana_id": iana_id, "org_id": org, "abuse_email": abuse_email,
+                     "abuse_phone": abuse_phone, "internal": internal, "reason": reason }),
         )?,
         Command::Audit(AuditCommand::List { after, limit }) => {
             client.get(&format!("/api/v1/audit?after={after}&limit={limit}"))?

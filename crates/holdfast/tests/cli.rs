@@ -152,6 +152,27 @@ async fn serve_demo_answers_and_the_client_commands_work() {
         ["operator", "registry", "registrar", "reviewer", "reporter"]
     );
 
+    let registrar = server.cli(
+        &token,
+        &[
+            "registrar",
+            "create",
+            "Demo Own Registrar",
+            "--internal",
+            "--abuse-email",
+            "abuse@nic.demo",
+            "--abuse-phone",
+            "+1.5555550100",
+        ],
+    );
+    assert!(registrar.status.success(), "{}", text(&registrar));
+    let listed = server.cli(&token, &["registrar", "list"]);
+    assert!(
+        text(&listed).contains("\"internal\": true"),
+        "{}",
+        text(&listed)
+    );
+
     let refused = server.cli(&token, &["org", "create", "Bank", "--kind", "bank"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused).contains("kind"), "{}", text(&refused));
