@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::secret::{decoy_hash, hash_password, new_token, password_matches, token_hash};
-use crate::{Change, Result, Service, ServiceError, record, require};
+use crate::{Change, Result, Service, ServiceError, organisation_of_kind, record, require};
 
 /// How long a token from password sign-in stays valid.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
@@ -415,18 +415,7 @@ impl Service {
         }
         let why = reason(&new.reason)?;
         let mut tx = self.store.write().await?;
-        let organisation = tx
-            .organisation(new.org_id)
-            .await?
-            .ok_or(ServiceError::NotFound {
-                what: "organisation",
-            })?;
-        if organisation.kind != OrgKind::Registry {
-            return Err(ServiceError::invalid(
-                "org_id",
-                format!("{} is not a registry organisation", organisation.name),
-            ));
-        }
+        let organisation = organisation_of_kind(&mut tx, new.org_id, OrgKind::Registry).await?;
         let id = tx.insert_tld(name.as_str(), organisation.id, now).await?;
         let change = Change {
             org_id: Some(organisation.id),

@@ -16,7 +16,7 @@ pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use registry::NewRegistrarRequest;
 
 use holdfast_model::audit::AuditEvent;
-use holdfast_model::org::{Actor, Permission};
+use holdfast_model::org::{Actor, OrgKind, Permission};
 use holdfast_store::{Store, Tx};
 use jiff::Timestamp;
 
@@ -48,6 +48,27 @@ fn require(actor: &Actor, permission: Permission) -> Result<()> {
     } else {
         Err(ServiceError::Forbidden)
     }
+}
+
+/// The organisation `org_id` (the request's field `org_id`), which must be of `kind`.
+async fn organisation_of_kind(tx: &mut Tx, org_id: i64, kind: OrgKind) -> Result<Organisation> {
+    let organisation = tx
+        .organisation(org_id)
+        .await?
+        .ok_or(ServiceError::NotFound {
+            what: "organisation",
+        })?;
+    if organisation.kind != kind {
+        return Err(ServiceError::invalid(
+            "org_id",
+            format!(
+                "{} is not a {} organisation",
+                organisation.name,
+                kind.as_str()
+            ),
+        ));
+    }
+    Ok(organisation)
 }
 
 /// One audit record of a change, written in the change's own transaction.

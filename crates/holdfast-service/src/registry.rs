@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use crate::accounts::{email, reason, text};
-use crate::{Change, Registrar, Result, Service, ServiceError, record, require};
+use crate::{
+    Change, Registrar, Result, Service, ServiceError, organisation_of_kind, record, require,
+};
 
 /// A request to create a registrar.
 #[derive(Debug, Clone)]
@@ -44,18 +46,7 @@ impl Service {
         }
         let mut tx = self.store.write().await?;
         if let Some(org_id) = new.org_id {
-            let organisation = tx
-                .organisation(org_id)
-                .await?
-                .ok_or(ServiceError::NotFound {
-                    what: "organisation",
-                })?;
-            if organisation.kind != OrgKind::Registrar {
-                return Err(ServiceError::invalid(
-                    "org_id",
-                    format!("{} is not a registrar organisation", organisation.name),
-                ));
-            }
+            organisation_of_kind(&mut tx, org_id, OrgKind::Registrar).await?;
         }
         let id = tx
             .insert_registrar(&NewRegistrar {
