@@ -501,29 +501,26 @@ async fn sign_in_with_a_password_gives_a_working_token() {
     assert_eq!(me["role"], "registry_staff");
 }
 
+/// What someone with write access to the database does: lift the append-only guard, rewrite.
 async fn tamper(store: &Store, seq: i64) {
+    let rewrite = format!("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = {seq}");
     match store {
         Store::Sqlite(pool) => {
-            sqlx::query("DROP TRIGGER audit_log_no_update")
-                .execute(pool)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = $1")
-                .bind(seq)
-                .execute(pool)
-                .await
-                .unwrap();
+            for sql in ["DROP TRIGGER audit_log_no_update".to_owned(), rewrite] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
         }
         Store::Postgres(pool) => {
-            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-                .execute(pool)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = $1")
-                .bind(seq)
-                .execute(pool)
-                .await
-                .unwrap();
+            let unguard = "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only".to_owned();
+            for sql in [unguard, rewrite] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
         }
     }
 }
