@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use holdfast_model::audit::AuditEntry;
+use holdfast_model::audit::{AuditEntry, ChainError};
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_service::{
     ApiToken, AuditVerification, IssuedToken, NewOrganisation, NewRegistrarRequest, NewTld,
@@ -309,11 +309,7 @@ pub struct AuditVerifyOut {
 
 impl From<AuditVerification> for AuditVerifyOut {
     fn from(verification: AuditVerification) -> AuditVerifyOut {
-        let bad_entry = verification.error.as_ref().map(|e| match e {
-            holdfast_model::audit::ChainError::Altered { seq }
-            | holdfast_model::audit::ChainError::BrokenLink { seq } => *seq,
-            holdfast_model::audit::ChainError::Missing { expected, .. } => *expected,
-        });
+        let bad_entry = verification.error.as_ref().map(ChainError::entry);
         AuditVerifyOut {
             ok: verification.error.is_none(),
             verified: verification.verified,
@@ -588,14 +584,6 @@ pub async fn list_audit(
     Auth(actor): Auth,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Vec<AuditEntryOut>> {
-    if !(1..=1000).contains(&query.limit) {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "limit",
-            "must be between 1 and 1000",
-        ));
-    }
     let entries = state
         .service
         .audit_entries(&actor, query.after, query.limit)

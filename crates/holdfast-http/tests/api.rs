@@ -69,10 +69,7 @@ impl App {
                 )
                 .await
                 .unwrap();
-            let role = Role::ALL
-                .into_iter()
-                .find(|r| r.org_kind() == kind)
-                .unwrap();
+            let role = kind.role();
             let user = service
                 .create_user(
                     &admin_actor,

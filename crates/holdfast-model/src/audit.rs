@@ -92,6 +92,16 @@ pub enum ChainError {
     Missing { expected: i64, found: i64 },
 }
 
+impl ChainError {
+    /// The sequence number of the entry at fault (for a gap, the missing one).
+    pub fn entry(&self) -> i64 {
+        match self {
+            ChainError::Altered { seq } | ChainError::BrokenLink { seq } => *seq,
+            ChainError::Missing { expected, .. } => *expected,
+        }
+    }
+}
+
 /// Walks a chain from its first entry and tells how many entries verified; stops at the first
 /// entry at fault.
 #[derive(Debug, Default)]
@@ -179,6 +189,7 @@ mod tests {
         let mut altered = chain(&["a", "b", "c"]);
         altered[1].event.reason = "covered up".into();
         assert_eq!(verify(&altered), Err(ChainError::Altered { seq: 2 }));
+        assert_eq!(ChainError::Altered { seq: 2 }.entry(), 2);
 
         let mut rehashed = chain(&["a", "b", "c"]);
         rehashed[1].event.reason = "covered up".into();

@@ -55,6 +55,17 @@ impl OrgKind {
         }
     }
 
+    /// The role of the users of an organisation of this kind.
+    pub fn role(self) -> Role {
+        match self {
+            OrgKind::Operator => Role::Admin,
+            OrgKind::Registry => Role::RegistryStaff,
+            OrgKind::Registrar => Role::RegistrarStaff,
+            OrgKind::Reviewer => Role::Reviewer,
+            OrgKind::Reporter => Role::Reporter,
+        }
+    }
+
     /// Parses the wire spelling; `None` for anything else.
     pub fn parse(text: &str) -> Option<OrgKind> {
         OrgKind::ALL.into_iter().find(|kind| kind.as_str() == text)
@@ -176,6 +187,7 @@ mod tests {
         }
         for kind in OrgKind::ALL {
             assert_eq!(OrgKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.role().org_kind(), kind);
         }
         assert_eq!(Role::parse("root"), None);
     }

@@ -4,7 +4,7 @@ use holdfast_model::audit::{AuditEntry, ChainError, ChainVerifier};
 use holdfast_model::org::{Actor, Permission, Role};
 use serde::Serialize;
 
-use crate::{Result, Service, require};
+use crate::{Result, Service, ServiceError, require};
 
 /// Entries read per query while verifying.
 const PAGE: i64 = 1000;
@@ -19,7 +19,7 @@ pub struct AuditVerification {
 }
 
 impl Service {
-    /// Up to `limit` (at most 1000) entries after `after_seq`: all for admins, those of their own
+    /// Up to `limit` (1 to 1000) entries after `after_seq`: all for admins, those of their own
     /// organisation for staff.
     pub async fn audit_entries(
         &self,
@@ -28,11 +28,15 @@ impl Service {
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
         require(actor, Permission::ReadAudit)?;
+        if !(1..=PAGE).contains(&limit) {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {PAGE}"),
+            ));
+        }
         let scope = (actor.role != Role::Admin).then_some(actor.org_id);
         let mut tx = self.store.read().await?;
-        Ok(tx
-            .audit_entries(after_seq, limit.clamp(1, PAGE), scope)
-            .await?)
+        Ok(tx.audit_entries(after_seq, limit, scope).await?)
     }
 
     /// Walks the whole chain from its first entry (admins only).

@@ -40,13 +40,6 @@ const DEMO_ORGS: [(&str, OrgKind, &str); 4] = [
     ("Demo Reporter", OrgKind::Reporter, "reporter@demo.example"),
 ];
 
-fn role_of(kind: OrgKind) -> Role {
-    Role::ALL
-        .into_iter()
-        .find(|role| role.org_kind() == kind)
-        .unwrap_or(Role::Reporter)
-}
-
 impl Service {
     /// On an empty installation, creates the operator organisation and its admin and returns
     /// the admin's first API token; on any other, does nothing and returns `None`.
@@ -94,10 +87,10 @@ impl Service {
                 };
                 record(&mut tx, None, now, change).await?;
             }
-            users.push((role_of(kind), email.to_owned()));
+            users.push((kind.role(), email.to_owned()));
         }
         let admin = tx
-            .user_by_email(crate::demo::ADMIN_EMAIL)
+            .user_by_email(ADMIN_EMAIL)
             .await?
             .ok_or(crate::ServiceError::NotFound { what: "admin user" })?;
         let admin_token = system_token(&mut tx, admin.id, admin.org_id, "demo", now).await?;
@@ -122,7 +115,7 @@ async fn create_org_with_user(
         details: json!({ "name": name, "kind": kind }),
     };
     record(tx, None, now, change).await?;
-    let role = role_of(kind);
+    let role = kind.role();
     let user_id = tx
         .insert_user(&NewUser {
             org_id,

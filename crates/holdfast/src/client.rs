@@ -27,40 +27,30 @@ impl Client {
         }
     }
 
-    fn authorization(&self) -> anyhow::Result<String> {
+    /// Adds the token, when there is one; sign-in needs none.
+    fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
-            Some(token) => Ok(format!("Bearer {}", token.trim())),
-            None => bail!("set HOLDFAST_TOKEN (or --token) to an API token"),
+            Some(token) => request.header("Authorization", format!("Bearer {}", token.trim())),
+            None => request,
         }
     }
 
-    /// GET `path`, with the token.
+    /// GET `path`.
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .agent
-            .get(format!("{}{path}", self.url))
-            .header("Authorization", self.authorization()?)
-            .call();
-        self.answer(path, response)
+        let request = self.authorize(self.agent.get(format!("{}{path}", self.url)));
+        self.answer(path, request.call())
     }
 
-    /// POST `body` to `path`, with the token unless `path` is the sign-in.
+    /// POST `body` as JSON to `path`.
     pub fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let mut request = self.agent.post(format!("{}{path}", self.url));
-        if path != "/api/v1/login" {
-            request = request.header("Authorization", self.authorization()?);
-        }
+        let request = self.authorize(self.agent.post(format!("{}{path}", self.url)));
         self.answer(path, request.send_json(body))
     }
 
-    /// DELETE `path`, with the token.
+    /// DELETE `path`.
     pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .agent
-            .delete(format!("{}{path}", self.url))
-            .header("Authorization", self.authorization()?)
-            .call();
-        self.answer(path, response)
+        let request = self.authorize(self.agent.delete(format!("{}{path}", self.url)));
+        self.answer(path, request.call())
     }
 
     fn answer(
@@ -83,6 +73,9 @@ impl Client {
         };
         if status.is_success() {
             return Ok(value);
+        }
+        if status == 401 && self.token.is_none() {
+            bail!("set HOLDFAST_TOKEN (or --token) to an API token");
         }
         let error = &value["error"];
         let message = error["message"].as_str().unwrap_or("no message");

@@ -185,6 +185,19 @@ async fn serve_demo_answers_and_the_client_commands_work() {
         text(&anonymous)
     );
 
+    let tokenless = Command::new(BIN)
+        .arg("whoami")
+        .env("HOLDFAST_URL", &server.url)
+        .env_remove("HOLDFAST_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(tokenless.status.code(), Some(2));
+    assert!(
+        text(&tokenless).contains("HOLDFAST_TOKEN"),
+        "{}",
+        text(&tokenless)
+    );
+
     let verified = server.cli(&token, &["audit", "verify"]);
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(text(&verified).contains("audit chain verified"));
