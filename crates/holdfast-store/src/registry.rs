@@ -128,6 +128,27 @@ fn multi_row(prefix: &str, width: usize, rows: usize, suffix: &str) -> sqlx::Ass
     sqlx::AssertSqlSafe(sql)
 }
 
+/// Inserts `rows` in multi-row statements of [`CHUNK`] rows: `$prefix (…), (…) $suffix`, each
+/// row bound by `$bind`; evaluates to the number of rows inserted.
+macro_rules! insert_chunks {
+    ($tx:expr, $rows:expr, $what:literal, $prefix:literal, $width:literal, $suffix:literal,
+     |$query:ident, $row:pat_param| $bind:expr) => {{
+        let mut inserted = 0;
+        for chunk in $rows.chunks(CHUNK) {
+            let sql = multi_row($prefix, $width, chunk.len(), $suffix);
+            inserted += on!($tx, |conn| {
+                let mut $query = sqlx::query(sql);
+                for $row in chunk {
+                    $query = $bind;
+                }
+                $query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error($what))?;
+        }
+        Ok(inserted)
+    }};
+}
+
 impl Tx {
     /// Creates a registrar and returns its id.
     pub async fn insert_registrar(&mut self, new: &NewRegistrar<'_>) -> Result<i64> {
@@ -215,104 +236,68 @@ impl Tx {
         at: Timestamp,
     ) -> Result<u64> {
         let statuses = statuses_text(statuses);
-        let mut inserted = 0;
-        for chunk in names.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) VALUES",
-                6,
-                chunk.len(),
-                "ON CONFLICT (name) DO NOTHING",
-            );
-            inserted += on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for name in chunk {
-                    query = query
-                        .bind(name.as_str())
-                        .bind(tld_id)
-                        .bind(registrar_id)
-                        .bind(&statuses)
-                        .bind(micros(at))
-                        .bind(micros(at));
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error("domain"))?;
-        }
-        Ok(inserted)
+        insert_chunks!(
+            self,
+            names,
+            "domain",
+            "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) VALUES",
+            6,
+            "ON CONFLICT (name) DO NOTHING",
+            |query, name| query
+                .bind(name.as_str())
+                .bind(tld_id)
+                .bind(registrar_id)
+                .bind(&statuses)
+                .bind(micros(at))
+                .bind(micros(at))
+        )
     }
 
     /// Adds name servers to registered domains; pairs already present are skipped.
     pub async fn insert_nameservers(&mut self, pairs: &[(DomainName, DomainName)]) -> Result<u64> {
-        let mut inserted = 0;
-        for chunk in pairs.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO domain_ns (domain, host) VALUES",
-                2,
-                chunk.len(),
-                "ON CONFLICT DO NOTHING",
-            );
-            inserted += on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (domain, host) in chunk {
-                    query = query.bind(domain.as_str()).bind(host.as_str());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error("name server of a domain"))?;
-        }
-        Ok(inserted)
+        insert_chunks!(
+            self,
+            pairs,
+            "name server of a domain",
+            "INSERT INTO domain_ns (domain, host) VALUES",
+            2,
+            "ON CONFLICT DO NOTHING",
+            |query, (domain, host)| query.bind(domain.as_str()).bind(host.as_str())
+        )
     }
 
     /// Adds DS records to registered domains; records already present are skipped.
     pub async fn insert_ds(&mut self, records: &[(DomainName, DsRecord)]) -> Result<u64> {
-        let mut inserted = 0;
-        for chunk in records.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO domain_ds (domain, key_tag, algorithm, digest_type, digest) VALUES",
-                5,
-                chunk.len(),
-                "ON CONFLICT DO NOTHING",
-            );
-            inserted += on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (domain, ds) in chunk {
-                    query = query
-                        .bind(domain.as_str())
-                        .bind(i64::from(ds.key_tag))
-                        .bind(i64::from(ds.algorithm))
-                        .bind(i64::from(ds.digest_type))
-                        .bind(&ds.digest);
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error("DS record of a domain"))?;
-        }
-        Ok(inserted)
+        insert_chunks!(
+            self,
+            records,
+            "DS record of a domain",
+            "INSERT INTO domain_ds (domain, key_tag, algorithm, digest_type, digest) VALUES",
+            5,
+            "ON CONFLICT DO NOTHING",
+            |query, (domain, ds)| query
+                .bind(domain.as_str())
+                .bind(i64::from(ds.key_tag))
+                .bind(i64::from(ds.algorithm))
+                .bind(i64::from(ds.digest_type))
+                .bind(&ds.digest)
+        )
     }
 
     /// Adds glue addresses of name servers inside a TLD; addresses already present are skipped.
     pub async fn insert_glue(&mut self, tld_id: i64, glue: &[(DomainName, IpAddr)]) -> Result<u64> {
-        let mut inserted = 0;
-        for chunk in glue.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO glue (host, tld_id, address) VALUES",
-                3,
-                chunk.len(),
-                "ON CONFLICT DO NOTHING",
-            );
-            inserted += on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (host, address) in chunk {
-                    query = query
-                        .bind(host.as_str())
-                        .bind(tld_id)
-                        .bind(address.to_string());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error("glue"))?;
-        }
-        Ok(inserted)
+        insert_chunks!(
+            self,
+            glue,
+            "glue",
+            "INSERT INTO glue (host, tld_id, address) VALUES",
+            3,
+            "ON CONFLICT DO NOTHING",
+            |query, (host, address)| query
+                .bind(host.as_str())
+                .bind(tld_id)
+                .bind(address.to_string())
+        )
     }
 
     /// One registered domain with its name servers and DS records.
