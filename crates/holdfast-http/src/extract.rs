@@ -44,10 +44,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "payload_too_large",
-                        format!(
-                            "the body is larger than the limit of {} bytes",
-                            crate::MAX_BODY_BYTES
-                        ),
+                        "the body is larger than this endpoint accepts",
                     )
                 } else {
                     ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())

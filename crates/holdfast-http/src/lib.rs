@@ -4,14 +4,16 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod registry_api;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use holdfast_service::{Clock, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -42,6 +44,12 @@ pub struct AppState {
         api::list_users, api::create_user, api::issue_token, api::list_tokens, api::revoke_token,
         api::list_tlds, api::create_tld, api::list_registrars, api::create_registrar,
         api::list_audit, api::verify_audit,
+        registry_api::set_sinkhole,
+        registry_api::decide_action, registry_api::list_actions, registry_api::get_action,
+        registry_api::action_names, registry_api::approve_action, registry_api::undo_action,
+        registry_api::check_name, registry_api::get_domain, registry_api::create_domain,
+        registry_api::update_nameservers, registry_api::transfer_domain,
+        registry_api::delete_domain,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -115,6 +123,32 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/registrars",
             get(api::list_registrars).post(api::create_registrar),
+        )
+        .route("/tlds/{id}/sinkhole", put(registry_api::set_sinkhole))
+        .route(
+            "/actions",
+            get(registry_api::list_actions).post(
+                registry_api::decide_action
+                    .layer(DefaultBodyLimit::max(registry_api::MAX_ACTION_BODY_BYTES)),
+            ),
+        )
+        .route("/actions/{id}", get(registry_api::get_action))
+        .route("/actions/{id}/names", get(registry_api::action_names))
+        .route("/actions/{id}/approve", post(registry_api::approve_action))
+        .route("/actions/{id}/undo", post(registry_api::undo_action))
+        .route("/check/{name}", get(registry_api::check_name))
+        .route("/domains", post(registry_api::create_domain))
+        .route(
+            "/domains/{name}",
+            get(registry_api::get_domain).delete(registry_api::delete_domain),
+        )
+        .route(
+            "/domains/{name}/nameservers",
+            put(registry_api::update_nameservers),
+        )
+        .route(
+            "/domains/{name}/transfer",
+            post(registry_api::transfer_domain),
         )
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));

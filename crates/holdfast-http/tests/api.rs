@@ -8,8 +8,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use holdfast_http::{AppState, router};
+use holdfast_model::ActionKind;
 use holdfast_model::org::{OrgKind, Role};
-use holdfast_service::{Clock, NewOrganisation, NewUserRequest, Service};
+use holdfast_service::{
+    ActionRequest, Clock, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
+};
 use holdfast_store::testing::TestStore;
 use holdfast_store::{Backend, Store};
 use jiff::Timestamp;
@@ -34,6 +37,12 @@ struct App {
     registry: i64,
     other_registry: i64,
     registry_user: i64,
+    /// The TLD `matrix`, run by `registry`, with `example.matrix` registered through the
+    /// registrar of the registrar organisation.
+    tld: i64,
+    registrar: i64,
+    /// A delete decided by the registry user, waiting for a second approver.
+    action: i64,
 }
 
 impl App {
@@ -98,6 +107,66 @@ impl App {
             }
             orgs.push(org.id);
         }
+        let tld = service
+            .create_tld(
+                &admin_actor,
+                NewTld {
+                    name: "matrix".into(),
+                    org_id: orgs[0],
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
+        let registrar = service
+            .create_registrar(
+                &admin_actor,
+                NewRegistrarRequest {
+                    name: "Matrix Registrar".into(),
+                    iana_id: Some(9999),
+                    org_id: Some(orgs[1]),
+                    abuse_email: "abuse@registrar.example".into(),
+                    abuse_phone: "+1.5555550100".into(),
+                    internal: false,
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
+        service
+            .create_domain(
+                &admin_actor,
+                "example.matrix",
+                registrar,
+                &["ns1.example.net".into()],
+                now,
+            )
+            .await
+            .unwrap();
+        let registry_actor = service.authenticate(&tokens[1].1, now).await.unwrap();
+        let action = service
+            .decide_action(
+                &registry_actor,
+                ActionRequest {
+                    kind: ActionKind::Delete,
+                    names: vec!["unregistered.matrix".into()],
+                    reason: "matrix".into(),
+                    case_ref: None,
+                    requested_by: None,
+                    to_registrar: None,
+                    until: None,
+                    deadline: None,
+                    legal_direction: Some("court order 1".into()),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
         let state = AppState {
             service: service.clone(),
             clock,
@@ -111,6 +180,9 @@ impl App {
             registry: orgs[0],
             other_registry: orgs[4],
             registry_user,
+            tld,
+            registrar,
+            action,
         }
     }
 
@@ -174,16 +246,45 @@ fn matrix() -> Vec<Row> {
         (Method::POST,   "/api/v1/tlds",                           [201, 403, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/registrars",                     [200, 200, 200, 403, 403, 401]),
         (Method::POST,   "/api/v1/registrars",                     [201, 403, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/tlds/{tld}/sinkhole",            [200, 403, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/actions",                        [202, 202, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/actions",                        [200, 200, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/actions/{action}",               [200, 200, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/actions/{action}/names",         [200, 200, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/actions/{action}/approve",       [202, 409, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/actions/{action}/undo",          [409, 409, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/check/{domain}",                 [200, 200, 200, 403, 403, 401]),
+        (Method::POST,   "/api/v1/domains",                        [201, 201, 201, 403, 403, 401]),
+        (Method::GET,    "/api/v1/domains/{domain}",               [200, 200, 200, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/domains/{domain}/nameservers",   [200, 200, 200, 403, 403, 401]),
+        (Method::POST,   "/api/v1/domains/{domain}/transfer",      [200, 200, 200, 403, 403, 401]),
+        (Method::DELETE, "/api/v1/domains/{fresh_domain}",         [204, 204, 204, 403, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
 }
 
-fn body_for(method: &Method, path: &str, n: usize, registry: i64) -> Option<Value> {
+fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
+    let registry = app.registry;
+    if *method == Method::PUT {
+        return Some(if path.ends_with("/sinkhole") {
+            json!({ "hosts": ["ns1.sinkhole.example"] })
+        } else {
+            json!({ "nameservers": [format!("ns{n}.example.net")] })
+        });
+    }
     if *method != Method::POST {
         return None;
     }
-    Some(if path.ends_with("/organisations") {
+    Some(if path.ends_with("/actions") {
+        json!({ "kind": "no-action", "names": ["example.matrix"], "reason": "matrix" })
+    } else if path.ends_with("/undo") {
+        json!({ "reason": "matrix" })
+    } else if path.ends_with("/domains") {
+        json!({ "name": format!("new{n}.matrix"), "registrar": app.registrar })
+    } else if path.ends_with("/transfer") {
+        json!({ "to_registrar": app.registrar })
+    } else if path.ends_with("/organisations") {
         json!({ "name": format!("New org {n}"), "kind": "registrar" })
     } else if path.ends_with("/users") {
         json!({ "email": format!("new{n}@example.net"), "display_name": "New", "role": "registry_staff" })
@@ -235,11 +336,33 @@ async fn walk_matrix(app: &App) -> Vec<String> {
                 .await
                 .unwrap()
                 .id;
+            let fresh_domain = format!("fresh{n}.matrix");
+            if template.contains("{fresh_domain}") {
+                let admin = app
+                    .service
+                    .authenticate(&app.admin, Timestamp::from_second(1_795_000_000).unwrap())
+                    .await
+                    .unwrap();
+                app.service
+                    .create_domain(
+                        &admin,
+                        &fresh_domain,
+                        app.registrar,
+                        &[],
+                        Timestamp::from_second(1_795_000_000).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+            }
             let path = template
+                .replace("{fresh_domain}", &fresh_domain)
+                .replace("{domain}", "example.matrix")
+                .replace("{tld}", &app.tld.to_string())
+                .replace("{action}", &app.action.to_string())
                 .replace("{registry}", &app.registry.to_string())
                 .replace("{registry_user}", &app.registry_user.to_string())
                 .replace("{registry_token}", &registry_token.to_string());
-            let body = body_for(&method, &path, n, app.registry);
+            let body = body_for(&method, &path, n, app);
             let (status, value) = app
                 .call(method.clone(), &path, caller.as_deref(), body)
                 .await;
@@ -269,6 +392,10 @@ async fn the_matrix_covers_every_documented_endpoint() {
         .into_iter()
         .map(|(method, path, _)| {
             let path = path
+                .replace("{fresh_domain}", "{name}")
+                .replace("{domain}", "{name}")
+                .replace("{tld}", "{id}")
+                .replace("{action}", "{id}")
                 .replace("{registry}", "{id}")
                 .replace("{registry_user}", "{id}")
                 .replace("{registry_token}", "{id}");
@@ -329,7 +456,7 @@ async fn one_organisation_never_sees_another() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["alpha"]);
+    assert_eq!(names, ["alpha", "matrix"]);
 
     let (_, orgs) = app
         .call(Method::GET, "/api/v1/organisations", Some(registry), None)
@@ -744,7 +871,7 @@ async fn registrars_are_shared_by_registries_and_private_to_their_own_staff() {
         .await;
     assert_eq!(
         names(&seen_by_registry),
-        ["Linked Registrar", "Registry's own"]
+        ["Linked Registrar", "Matrix Registrar", "Registry's own"]
     );
     let (_, seen_by_registrar) = app
         .call(
@@ -754,5 +881,8 @@ async fn registrars_are_shared_by_registries_and_private_to_their_own_staff() {
             None,
         )
         .await;
-    assert_eq!(names(&seen_by_registrar), ["Linked Registrar"]);
+    assert_eq!(
+        names(&seen_by_registrar),
+        ["Linked Registrar", "Matrix Registrar"]
+    );
 }

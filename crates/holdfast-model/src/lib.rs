@@ -1,5 +1,6 @@
 //! Holdfast's business core: checked value types and pure rules. No I/O, no clock, no async.
 
+pub mod action;
 pub mod audit;
 pub mod calendar;
 pub mod name;
@@ -7,6 +8,7 @@ pub mod org;
 pub mod registry;
 pub mod status;
 
+pub use action::{ActionKind, ActionParams, Effect, NameState, Outcome, Registration, Replaced};
 pub use calendar::{Calendar, CalendarError, Deadline, DeadlineKind, DeadlineState};
 pub use name::{DomainName, NameError};
 pub use registry::{Delegation, DsRecord, Glue, Soa};

@@ -145,6 +145,10 @@ pub enum Permission {
     VerifyAudit,
     /// See one's own organisation and its members.
     ReadOwnOrg,
+    /// Decide, approve and undo actions on names of the organisation's TLDs; see them.
+    TakeAction,
+    /// Register names and change them as a registrar would (the registry's own operations).
+    OperateRegistry,
 }
 
 impl Role {
@@ -155,7 +159,15 @@ impl Role {
             | Permission::ManageTlds
             | Permission::ManageRegistrars
             | Permission::VerifyAudit => self == Role::Admin,
-            Permission::ReadTlds => matches!(self, Role::Admin | Role::RegistryStaff),
+            Permission::ReadTlds | Permission::TakeAction => {
+                matches!(self, Role::Admin | Role::RegistryStaff)
+            }
+            Permission::OperateRegistry => {
+                matches!(
+                    self,
+                    Role::Admin | Role::RegistryStaff | Role::RegistrarStaff
+                )
+            }
             Permission::ReadRegistrars => {
                 matches!(
                     self,

@@ -18,6 +18,18 @@ pub struct AuditVerification {
     pub error: Option<ChainError>,
 }
 
+/// Checks a page size (field `limit`): 1 to 1000.
+pub(crate) fn check_limit(limit: i64) -> Result<()> {
+    if (1..=PAGE).contains(&limit) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "limit",
+            format!("must be between 1 and {PAGE}"),
+        ))
+    }
+}
+
 impl Service {
     /// Up to `limit` (1 to 1000) entries after `after_seq`: all for admins, those of their own
     /// organisation for staff.
@@ -28,12 +40,7 @@ impl Service {
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
         require(actor, Permission::ReadAudit)?;
-        if !(1..=PAGE).contains(&limit) {
-            return Err(ServiceError::invalid(
-                "limit",
-                format!("must be between 1 and {PAGE}"),
-            ));
-        }
+        check_limit(limit)?;
         let scope = (actor.role != Role::Admin).then_some(actor.org_id);
         let mut tx = self.store.read().await?;
         Ok(tx.audit_entries(after_seq, limit, scope).await?)

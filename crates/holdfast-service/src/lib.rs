@@ -2,16 +2,21 @@
 //! store transaction, and records every change in the audit log inside that same transaction.
 
 mod accounts;
+mod actions;
 mod audit;
 mod demo;
+mod domains;
 mod error;
 mod registry;
 mod secret;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
+pub use actions::ActionRequest;
 pub use audit::AuditVerification;
 pub use demo::{DEMO_PASSWORD, DemoInstall};
+pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
+pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use registry::NewRegistrarRequest;
 
@@ -27,12 +32,17 @@ pub type Result<T> = std::result::Result<T, ServiceError>;
 #[derive(Debug, Clone)]
 pub struct Service {
     store: Store,
+    /// Actions being applied or undone by this process.
+    running: actions::Running,
 }
 
 impl Service {
     /// Use cases over `store`.
     pub fn new(store: Store) -> Service {
-        Service { store }
+        Service {
+            store,
+            running: actions::Running::default(),
+        }
     }
 
     /// The store underneath, for readiness checks.

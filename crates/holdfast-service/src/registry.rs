@@ -1,5 +1,6 @@
 //! Registry data use cases: registrars.
 
+use holdfast_model::DomainName;
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_store::NewRegistrar;
 use jiff::Timestamp;
@@ -95,5 +96,53 @@ impl Service {
             .into_iter()
             .filter(|r| actor.role != Role::RegistrarStaff || r.org_id == Some(actor.org_id))
             .collect())
+    }
+}
+
+impl Service {
+    /// Sets the sinkhole hosts of a TLD, where redirect and create delegate names (admins).
+    pub async fn set_sinkhole(
+        &self,
+        actor: &Actor,
+        tld_id: i64,
+        hosts: &[String],
+        why: &str,
+        now: Timestamp,
+    ) -> Result<Vec<DomainName>> {
+        require(actor, Permission::ManageTlds)?;
+        let why = reason(why)?;
+        if hosts.is_empty() || hosts.len() > 13 {
+            return Err(ServiceError::invalid(
+                "hosts",
+                "name 1 to 13 sinkhole hosts",
+            ));
+        }
+        let mut parsed = hosts
+            .iter()
+            .map(|host| {
+                DomainName::parse(host)
+                    .map_err(|error| ServiceError::invalid("hosts", format!("{host:?}: {error}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        parsed.sort();
+        parsed.dedup();
+        let mut tx = self.store.write().await?;
+        let tld = tx
+            .tld_settings()
+            .await?
+            .into_iter()
+            .find(|tld| tld.id == tld_id)
+            .ok_or(ServiceError::NotFound { what: "TLD" })?;
+        tx.set_tld_sinkhole(tld_id, &parsed).await?;
+        let change = Change {
+            org_id: Some(tld.org_id),
+            action: "tld.sinkhole",
+            subject: format!("tld:{}", tld.name),
+            reason: why,
+            details: json!({ "hosts": parsed.iter().map(DomainName::as_str).collect::<Vec<_>>() }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        tx.commit().await?;
+        Ok(parsed)
     }
 }

@@ -5,12 +5,17 @@
 //! records here, so callers never see a database type.
 
 mod accounts;
+mod actions;
 mod audit;
 mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
+pub use actions::{
+    Action, ActionItem, ActionState, ActiveBlock, BlockOrigin, ItemResult, ItemUpdate, NewAction,
+    NewItem, StateChange, TldSettings, UndoResult,
+};
 pub use registry::{Domain, NewRegistrar, Registrar};
 
 use std::path::Path;

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
 /// Rows per multi-row statement: well under both databases' parameter limits.
-const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 
 /// A registrar as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +79,12 @@ fn registrar(row: RegistrarRow) -> Result<Registrar> {
 }
 
 /// The stored form of a status set: RFC 5731 names separated by spaces.
-fn statuses_text(statuses: EppStatusSet) -> String {
+pub(crate) fn statuses_text(statuses: EppStatusSet) -> String {
     let names: Vec<&str> = statuses.iter().map(EppStatus::as_str).collect();
     names.join(" ")
 }
 
-fn statuses(text: &str) -> Result<EppStatusSet> {
+pub(crate) fn statuses(text: &str) -> Result<EppStatusSet> {
     let corrupt = || StoreError::Corrupt {
         what: "domain statuses",
         value: text.to_owned(),
@@ -94,7 +94,7 @@ fn statuses(text: &str) -> Result<EppStatusSet> {
     EppStatusSet::new(parsed.map_err(|_| corrupt())?).map_err(|_| corrupt())
 }
 
-fn name(what: &'static str, text: &str) -> Result<DomainName> {
+pub(crate) fn name(what: &'static str, text: &str) -> Result<DomainName> {
     DomainName::parse(text).map_err(|_| StoreError::Corrupt {
         what,
         value: text.to_owned(),
@@ -108,8 +108,31 @@ fn small(what: &'static str, value: i64) -> Result<u8> {
     })
 }
 
+/// A DS record read back from its columns.
+pub(crate) fn ds_record(
+    key_tag: i64,
+    algorithm: i64,
+    digest_type: i64,
+    digest: String,
+) -> Result<DsRecord> {
+    Ok(DsRecord {
+        key_tag: u16::try_from(key_tag).map_err(|_| StoreError::Corrupt {
+            what: "DS key tag",
+            value: key_tag.to_string(),
+        })?,
+        algorithm: small("DS algorithm", algorithm)?,
+        digest_type: small("DS digest type", digest_type)?,
+        digest,
+    })
+}
+
 /// `INSERT … VALUES ($1, $2), ($3, $4) …` for `rows` rows of `width` columns, then `suffix`.
-fn multi_row(prefix: &str, width: usize, rows: usize, suffix: &str) -> sqlx::AssertSqlSafe<String> {
+pub(crate) fn multi_row(
+    prefix: &str,
+    width: usize,
+    rows: usize,
+    suffix: &str,
+) -> sqlx::AssertSqlSafe<String> {
     let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * width * 6);
     sql.push_str(prefix);
     for row in 0..rows {
@@ -148,6 +171,7 @@ macro_rules! insert_chunks {
         Ok(inserted)
     }};
 }
+pub(crate) use insert_chunks;
 
 impl Tx {
     /// Creates a registrar and returns its id.
@@ -329,15 +353,7 @@ impl Tx {
         let ds = ds_rows
             .into_iter()
             .map(|(key_tag, algorithm, digest_type, digest)| {
-                Ok(DsRecord {
-                    key_tag: u16::try_from(key_tag).map_err(|_| StoreError::Corrupt {
-                        what: "DS key tag",
-                        value: key_tag.to_string(),
-                    })?,
-                    algorithm: small("DS algorithm", algorithm)?,
-                    digest_type: small("DS digest type", digest_type)?,
-                    digest,
-                })
+                ds_record(key_tag, algorithm, digest_type, digest)
             })
             .collect::<Result<_>>()?;
         Ok(Some(Domain {

@@ -1,0 +1,621 @@
+//! Actions on names (SPEC A4): a decision on a list of any size, applied in chunks that each
+//! commit the names' new state and results together, resumable after a stop, and undone exactly.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use holdfast_model::org::{Actor, Permission, Role};
+use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, Outcome};
+use holdfast_store::{
+    Action, ActionItem, ActionState, BlockOrigin, ItemResult, ItemUpdate, NewAction, NewItem,
+    StateChange, TldSettings, Tx,
+};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::accounts::text;
+use crate::{Change, Clock, Result, Service, ServiceError, record, require};
+
+/// Names applied per transaction: a crash loses at most this much work, which is redone.
+const CHUNK: i64 = 1000;
+
+/// Business days a registrar gets to answer a referral when the decision gives no deadline.
+const REFERRAL_BUSINESS_DAYS: u32 = 2;
+
+/// A decision to act on names.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    pub kind: ActionKind,
+    /// The names as given: any case, U-labels, trailing dots; names below a registered name
+    /// (`www.example.tld`) stand for it.
+    pub names: Vec<String>,
+    pub reason: String,
+    pub case_ref: Option<String>,
+    /// Who asked: a reporter, a court order; the deciding user when not given.
+    pub requested_by: Option<String>,
+    /// The gaining registrar (transfer).
+    pub to_registrar: Option<i64>,
+    /// The end of a block.
+    pub until: Option<Timestamp>,
+    /// The registrar's deadline (refer).
+    pub deadline: Option<Timestamp>,
+    /// The documented direction a delete acts on (a court order, say).
+    pub legal_direction: Option<String>,
+}
+
+/// The names a request gives, each canonical and once, with the result known before applying.
+struct Classified {
+    items: Vec<NewItem>,
+    pending: usize,
+}
+
+/// The TLDs an actor may act in, by name.
+fn tlds_of(actor: &Actor, tlds: Vec<TldSettings>) -> HashMap<String, TldSettings> {
+    tlds.into_iter()
+        .filter(|tld| actor.role == Role::Admin || tld.org_id == actor.org_id)
+        .map(|tld| (tld.name.as_str().to_owned(), tld))
+        .collect()
+}
+
+fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
+    let mut seen: HashSet<DomainName> = HashSet::with_capacity(names.len());
+    let mut items = Vec::with_capacity(names.len());
+    let mut pending = 0;
+    for given in names {
+        let parsed = match DomainName::parse(given) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let shown: String = given.chars().take(300).collect();
+                items.push(NewItem {
+                    name: shown,
+                    result: ItemResult::Invalid,
+                    detail: Some(error.to_string()),
+                });
+                continue;
+            }
+        };
+        let tld = tlds.get(parsed.tld());
+        let Some(registrable) = tld.and_then(|tld| parsed.registrable_name(&tld.name)) else {
+            let detail = if tld.is_some() {
+                "is a TLD itself, not a name in it".to_owned()
+            } else {
+                format!("the TLD .{} is not one you run", parsed.tld())
+            };
+            if seen.insert(parsed.clone()) {
+                items.push(NewItem {
+                    name: parsed.as_str().to_owned(),
+                    result: ItemResult::NotOurs,
+                    detail: Some(detail),
+                });
+            }
+            continue;
+        };
+        if seen.insert(registrable.clone()) {
+            items.push(NewItem {
+                name: registrable.as_str().to_owned(),
+                result: ItemResult::Pending,
+                detail: None,
+            });
+            pending += 1;
+        }
+    }
+    Classified { items, pending }
+}
+
+fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    value
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| text(field, value, max))
+        .transpose()
+}
+
+impl Service {
+    /// Records a decision to act on names. Every name gets a result row at once; the action is
+    /// then applied by [`Service::run_action`] (a delete only once a second user approves it).
+    pub async fn decide_action(
+        &self,
+        actor: &Actor,
+        request: ActionRequest,
+        now: Timestamp,
+    ) -> Result<Action> {
+        require(actor, Permission::TakeAction)?;
+        let reason = text("reason", &request.reason, 2000)?;
+        let case_ref = optional_text("case_ref", request.case_ref.as_deref(), 100)?;
+        let requested_by = optional_text("requested_by", request.requested_by.as_deref(), 300)?
+            .unwrap_or_else(|| actor.email.clone());
+        let legal_direction =
+            optional_text("legal_direction", request.legal_direction.as_deref(), 2000)?;
+        if request.names.is_empty() {
+            return Err(ServiceError::invalid("names", "name at least one domain"));
+        }
+        let kind = request.kind;
+        if kind == ActionKind::Delete && legal_direction.is_none() {
+            return Err(ServiceError::invalid(
+                "legal_direction",
+                "a delete needs the documented direction it acts on (a court order, say)",
+            ));
+        }
+        if kind != ActionKind::Transfer && request.to_registrar.is_some() {
+            return Err(ServiceError::invalid(
+                "to_registrar",
+                "only a transfer has one",
+            ));
+        }
+        if kind != ActionKind::Block && request.until.is_some() {
+            return Err(ServiceError::invalid(
+                "until",
+                "only a block has an end date",
+            ));
+        }
+        if kind != ActionKind::Refer && request.deadline.is_some() {
+            return Err(ServiceError::invalid(
+                "deadline",
+                "only a referral has a deadline",
+            ));
+        }
+        let until = match (kind, request.until) {
+            (ActionKind::Block, None) => {
+                return Err(ServiceError::invalid("until", "a block needs an end date"));
+            }
+            (_, Some(until)) if until <= now => {
+                return Err(ServiceError::invalid(
+                    "until",
+                    format!("{until} is not in the future"),
+                ));
+            }
+            (_, until) => until,
+        };
+        let deadline = match (kind, request.deadline) {
+            (_, Some(deadline)) if deadline <= now => {
+                return Err(ServiceError::invalid(
+                    "deadline",
+                    format!("{deadline} is not in the future"),
+                ));
+            }
+            (ActionKind::Refer, None) => {
+                Some(referral_calendar()?.add_business_days(now, REFERRAL_BUSINESS_DAYS))
+            }
+            (_, deadline) => deadline,
+        };
+        let mut tx = self.store.write().await?;
+        if kind == ActionKind::Transfer {
+            let Some(to) = request.to_registrar else {
+                return Err(ServiceError::invalid(
+                    "to_registrar",
+                    "a transfer needs the gaining registrar",
+                ));
+            };
+            if !tx.registrar_exists(to).await? {
+                return Err(ServiceError::invalid(
+                    "to_registrar",
+                    format!("no registrar has id {to}"),
+                ));
+            }
+        }
+        let tlds = tlds_of(actor, tx.tld_settings().await?);
+        let classified = classify(&request.names, &tlds);
+        let state = if kind == ActionKind::Delete {
+            ActionState::Proposed
+        } else {
+            ActionState::Applying
+        };
+        let new = NewAction {
+            org_id: actor.org_id,
+            kind,
+            state,
+            reason: &reason,
+            case_ref: case_ref.as_deref(),
+            requested_by: &requested_by,
+            decided_by: actor.user_id,
+            legal_direction: legal_direction.as_deref(),
+            to_registrar_id: request.to_registrar,
+            until,
+            deadline,
+            created_at: now,
+        };
+        let id = tx.insert_action(&new, &classified.items).await?;
+        let change = Change {
+            org_id: Some(actor.org_id),
+            action: "action.decide",
+            subject: format!("action:{id}"),
+            reason: &reason,
+            details: json!({
+                "kind": kind.as_str(),
+                "names": classified.items.len(),
+                "to_apply": classified.pending,
+                "first_names": classified.items.iter().take(20).map(|item| &item.name).collect::<Vec<_>>(),
+                "case_ref": case_ref,
+                "requested_by": requested_by,
+                "legal_direction": legal_direction,
+                "to_registrar": request.to_registrar,
+                "until": until,
+                "deadline": deadline,
+            }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let action = visible_action(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// Approves a proposed delete: the second approver must be another user allowed to act for
+    /// the same organisation.
+    pub async fn approve_action(&self, actor: &Actor, id: i64, now: Timestamp) -> Result<Action> {
+        require(actor, Permission::TakeAction)?;
+        let mut tx = self.store.write().await?;
+        let action = visible_action(&mut tx, actor, id).await?;
+        if action.state != ActionState::Proposed {
+            return Err(ServiceError::Conflict {
+                what: format!(
+                    "action {id} is {}, not waiting for approval",
+                    action.state.as_str()
+                ),
+            });
+        }
+        if action.decided_by == actor.user_id {
+            return Err(ServiceError::Conflict {
+                what: "the second approver must be someone other than the user who decided"
+                    .to_owned(),
+            });
+        }
+        tx.set_action_state(id, ActionState::Applying, Some(actor.user_id), now)
+            .await?;
+        let change = Change {
+            org_id: Some(action.org_id),
+            action: "action.approve",
+            subject: format!("action:{id}"),
+            reason: &action.reason,
+            details: json!({ "kind": action.kind.as_str(), "names": action.total }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let action = visible_action(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// Starts undoing an applied action: every name it changed goes back to what it was, as far
+    /// as nothing changed it since. Undo then runs in [`Service::run_action`].
+    pub async fn undo_action(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Action> {
+        require(actor, Permission::TakeAction)?;
+        let reason = text("reason", reason, 2000)?;
+        let mut tx = self.store.write().await?;
+        let action = visible_action(&mut tx, actor, id).await?;
+        if !action.kind.changes_registry() {
+            return Err(ServiceError::Conflict {
+                what: format!(
+                    "a {} changes nothing in the registry; there is nothing to undo",
+                    action.kind
+                ),
+            });
+        }
+        if action.state != ActionState::Applied {
+            return Err(ServiceError::Conflict {
+                what: format!(
+                    "action {id} is {}; only an applied action can be undone",
+                    action.state.as_str()
+                ),
+            });
+        }
+        let queued = tx.queue_undo(id).await?;
+        if queued == 0 {
+            return Err(ServiceError::Conflict {
+                what: format!("action {id} changed no name; there is nothing to undo"),
+            });
+        }
+        tx.set_action_state(id, ActionState::Undoing, Some(actor.user_id), now)
+            .await?;
+        let change = Change {
+            org_id: Some(action.org_id),
+            action: "action.undo",
+            subject: format!("action:{id}"),
+            reason: &reason,
+            details: json!({ "kind": action.kind.as_str(), "names": queued }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let action = visible_action(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// One action, if the actor may see it.
+    pub async fn action(&self, actor: &Actor, id: i64) -> Result<Action> {
+        require(actor, Permission::TakeAction)?;
+        let mut tx = self.store.read().await?;
+        visible_action(&mut tx, actor, id).await
+    }
+
+    /// The newest actions the actor may see.
+    pub async fn actions(&self, actor: &Actor, limit: i64) -> Result<Vec<Action>> {
+        require(actor, Permission::TakeAction)?;
+        crate::audit::check_limit(limit)?;
+        let org = (actor.role != Role::Admin).then_some(actor.org_id);
+        let mut tx = self.store.read().await?;
+        let mut actions = Vec::new();
+        for listed in tx.actions(org, limit).await? {
+            if let Some(action) = tx.action(listed.id).await? {
+                actions.push(action);
+            }
+        }
+        Ok(actions)
+    }
+
+    /// The names of an action with their results, `limit` at most, after sequence `after`.
+    pub async fn action_items(
+        &self,
+        actor: &Actor,
+        id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ActionItem>> {
+        require(actor, Permission::TakeAction)?;
+        crate::audit::check_limit(limit)?;
+        let mut tx = self.store.read().await?;
+        visible_action(&mut tx, actor, id).await?;
+        Ok(tx.action_items(id, after, limit).await?)
+    }
+
+    /// Applies (or undoes) an action until every name has its result. Safe to call again after a
+    /// stop, and while another call runs: a second runner of the same action returns at once.
+    pub async fn run_action(&self, id: i64, clock: &dyn Clock) -> Result<()> {
+        let Some(_running) = self.running.claim(id) else {
+            return Ok(());
+        };
+        let mut cursor = -1;
+        loop {
+            let now = clock.now();
+            let mut tx = self.store.write().await?;
+            tx.lock_registry().await?;
+            let action = tx
+                .action(id)
+                .await?
+                .ok_or(ServiceError::NotFound { what: "action" })?;
+            let undoing = match action.state {
+                ActionState::Applying => false,
+                ActionState::Undoing => true,
+                ActionState::Proposed | ActionState::Applied | ActionState::Undone => return Ok(()),
+            };
+            let items = tx.next_items(id, undoing, cursor, CHUNK).await?;
+            let Some(last) = items.last() else {
+                finish(&mut tx, &action, undoing, now).await?;
+                tx.commit().await?;
+                return Ok(());
+            };
+            cursor = last.seq;
+            if undoing {
+                undo_chunk(&mut tx, &action, &items, now).await?;
+            } else {
+                apply_chunk(&mut tx, &action, &items, now).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+
+    /// Runs every action a stop left half-done, one after the other.
+    pub async fn resume_actions(&self, clock: &dyn Clock) -> Result<usize> {
+        let unfinished = self.store.read().await?.unfinished_actions().await?;
+        for (id, _) in &unfinished {
+            self.run_action(*id, clock).await?;
+        }
+        Ok(unfinished.len())
+    }
+}
+
+/// The calendar referral deadlines count on when a decision gives none: Monday to Friday, UTC.
+fn referral_calendar() -> Result<Calendar> {
+    Calendar::new("UTC", Calendar::DEFAULT_WEEKEND, []).map_err(|error| ServiceError::Internal {
+        what: format!("the referral calendar: {error}"),
+    })
+}
+
+/// The action, if it exists and the actor's organisation made it (admins see all).
+async fn visible_action(tx: &mut Tx, actor: &Actor, id: i64) -> Result<Action> {
+    tx.action(id)
+        .await?
+        .filter(|action| actor.role == Role::Admin || action.org_id == actor.org_id)
+        .ok_or(ServiceError::NotFound { what: "action" })
+}
+
+async fn finish(tx: &mut Tx, action: &Action, undoing: bool, now: Timestamp) -> Result<()> {
+    let (state, audit) = if undoing {
+        (ActionState::Undone, "action.undone")
+    } else {
+        (ActionState::Applied, "action.applied")
+    };
+    tx.set_action_state(action.id, state, None, now).await?;
+    let done = tx
+        .action(action.id)
+        .await?
+        .ok_or(ServiceError::NotFound { what: "action" })?;
+    let counts: serde_json::Map<String, serde_json::Value> = done
+        .counts
+        .iter()
+        .map(|(result, count)| (result.as_str().to_owned(), json!(count)))
+        .collect();
+    let change = Change {
+        org_id: Some(action.org_id),
+        action: audit,
+        subject: format!("action:{}", action.id),
+        reason: &action.reason,
+        details: json!({
+            "kind": action.kind.as_str(),
+            "results": counts,
+            "undone": done.undone,
+            "undo_refused": done.undo_refused,
+        }),
+    };
+    record(tx, None, now, change).await
+}
+
+/// The names of `items`, which the store holds in canonical form.
+fn item_names(items: &[ActionItem]) -> Result<Vec<DomainName>> {
+    items
+        .iter()
+        .map(|item| {
+            DomainName::parse(&item.name).map_err(|_| ServiceError::Internal {
+                what: format!("stored name {:?} of an action is not valid", item.name),
+            })
+        })
+        .collect()
+}
+
+async fn apply_chunk(
+    tx: &mut Tx,
+    action: &Action,
+    items: &[ActionItem],
+    now: Timestamp,
+) -> Result<()> {
+    let names = item_names(items)?;
+    let states = tx.name_states(&names, now).await?;
+    let tlds: HashMap<String, TldSettings> = tx
+        .tld_settings()
+        .await?
+        .into_iter()
+        .map(|tld| (tld.name.as_str().to_owned(), tld))
+        .collect();
+    let internal_registrar = tx.internal_registrar().await?;
+    let mut planned = Vec::with_capacity(items.len());
+    let mut updates = Vec::with_capacity(items.len());
+    for (item, name) in items.iter().zip(&names) {
+        let Some(tld) = tlds.get(name.tld()) else {
+            updates.push(ItemUpdate {
+                seq: item.seq,
+                result: ItemResult::NotOurs,
+                detail: Some(format!("the TLD .{} is no longer served", name.tld())),
+                effect: None,
+            });
+            continue;
+        };
+        let params = ActionParams {
+            sinkhole: tld.sinkhole.clone(),
+            to_registrar: action.to_registrar_id,
+            internal_registrar,
+            until: action.until,
+            now,
+        };
+        let before = states.get(name).cloned().unwrap_or_default();
+        let (result, detail, effect) =
+            match holdfast_model::action::plan(action.kind, &params, &before) {
+                Outcome::Applied { after, effect } => {
+                    planned.push((name, tld.id, before, after));
+                    (ItemResult::Applied, None, Some(effect))
+                }
+                Outcome::Already => (ItemResult::Already, None, None),
+                Outcome::Refused(why) => (ItemResult::Refused, Some(why), None),
+            };
+        updates.push(ItemUpdate {
+            seq: item.seq,
+            result,
+            detail,
+            effect,
+        });
+    }
+    let changes: Vec<StateChange<'_>> = planned
+        .iter()
+        .map(|(name, tld_id, before, after)| StateChange {
+            name,
+            tld_id: *tld_id,
+            before,
+            after,
+        })
+        .collect();
+    let origin = BlockOrigin {
+        action_id: Some(action.id),
+        reason: &action.reason,
+        requested_by: &action.requested_by,
+    };
+    tx.write_states(&changes, origin, now).await?;
+    tx.set_item_results(action.id, &updates).await?;
+    Ok(())
+}
+
+async fn undo_chunk(
+    tx: &mut Tx,
+    action: &Action,
+    items: &[ActionItem],
+    now: Timestamp,
+) -> Result<()> {
+    let names = item_names(items)?;
+    let states = tx.name_states(&names, now).await?;
+    let tlds: HashMap<String, i64> = tx
+        .tld_settings()
+        .await?
+        .into_iter()
+        .map(|tld| (tld.name.as_str().to_owned(), tld.id))
+        .collect();
+    let mut planned = Vec::with_capacity(items.len());
+    let mut results = Vec::with_capacity(items.len());
+    for (item, name) in items.iter().zip(&names) {
+        let now_state = states.get(name).cloned().unwrap_or_default();
+        let restored = match (&item.effect, tlds.get(name.tld())) {
+            (Some(effect), Some(&tld_id)) => {
+                holdfast_model::action::undo(effect, &now_state).map(|restored| (tld_id, restored))
+            }
+            (None, _) => Err("the action recorded no change for this name".to_owned()),
+            (_, None) => Err(format!("the TLD .{} is no longer served", name.tld())),
+        };
+        match restored {
+            Ok((tld_id, restored)) => {
+                results.push((item.seq, true, None));
+                planned.push((name, tld_id, now_state, restored));
+            }
+            Err(why) => results.push((item.seq, false, Some(why))),
+        }
+    }
+    let changes: Vec<StateChange<'_>> = planned
+        .iter()
+        .map(|(name, tld_id, before, after)| StateChange {
+            name,
+            tld_id: *tld_id,
+            before,
+            after,
+        })
+        .collect();
+    let origin = BlockOrigin {
+        action_id: Some(action.id),
+        reason: &action.reason,
+        requested_by: &action.requested_by,
+    };
+    tx.write_states(&changes, origin, now).await?;
+    tx.set_undo_results(action.id, &results).await?;
+    Ok(())
+}
+
+/// The set of actions being run in this process, so that each runs once at a time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Running(Arc<std::sync::Mutex<HashSet<i64>>>);
+
+/// Holds an action's place in [`Running`] until dropped.
+pub(crate) struct Claim {
+    running: Running,
+    id: i64,
+}
+
+impl Running {
+    fn claim(&self, id: i64) -> Option<Claim> {
+        let mut ids = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.insert(id).then(|| Claim {
+            running: self.clone(),
+            id,
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut ids = self
+            .running
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.remove(&self.id);
+    }
+}

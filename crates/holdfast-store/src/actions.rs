@@ -1,0 +1,1068 @@
+//! Actions: the decision, one result row per name, and the registry writes an action makes.
+//!
+//! An action is stored with all its names (result `pending`) before anything is applied, so an
+//! accepted decision is never lost. It is then applied in chunks, each one transaction that
+//! writes the names' new registry state and their results together: after a crash, the pending
+//! names are exactly those still to do. Undo works the same way on the `undo` column.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use holdfast_model::{ActionKind, DomainName, DsRecord, Effect, NameState, Registration};
+use jiff::Timestamp;
+
+use crate::registry::{CHUNK, ds_record, insert_chunks, multi_row, name, statuses, statuses_text};
+use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
+
+/// Where an action stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionState {
+    /// Waits for a second approver (delete).
+    Proposed,
+    /// Being applied; resumes after a restart.
+    Applying,
+    /// Every name has its result.
+    Applied,
+    /// Being undone; resumes after a restart.
+    Undoing,
+    /// Undone.
+    Undone,
+}
+
+impl ActionState {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Proposed => "proposed",
+            ActionState::Applying => "applying",
+            ActionState::Applied => "applied",
+            ActionState::Undoing => "undoing",
+            ActionState::Undone => "undone",
+        }
+    }
+
+    fn parse(text: &str) -> Result<ActionState> {
+        [
+            ActionState::Proposed,
+            ActionState::Applying,
+            ActionState::Applied,
+            ActionState::Undoing,
+            ActionState::Undone,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+        .ok_or_else(|| corrupt("action state", text))
+    }
+}
+
+/// What happened to one name of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemResult {
+    /// Not yet applied.
+    Pending,
+    /// The registry changed.
+    Applied,
+    /// The name was already as the action would make it, or the action only records a decision.
+    Already,
+    /// The name is not in a TLD the deciding organisation runs.
+    NotOurs,
+    /// The action does not fit the name's state (the detail says why).
+    Refused,
+    /// Not a valid domain name (the detail says why).
+    Invalid,
+}
+
+impl ItemResult {
+    /// Every result.
+    pub const ALL: [ItemResult; 6] = [
+        ItemResult::Pending,
+        ItemResult::Applied,
+        ItemResult::Already,
+        ItemResult::NotOurs,
+        ItemResult::Refused,
+        ItemResult::Invalid,
+    ];
+
+    /// The stored and wire spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ItemResult::Pending => "pending",
+            ItemResult::Applied => "applied",
+            ItemResult::Already => "already",
+            ItemResult::NotOurs => "not-ours",
+            ItemResult::Refused => "refused",
+            ItemResult::Invalid => "invalid",
+        }
+    }
+
+    fn parse(text: &str) -> Result<ItemResult> {
+        ItemResult::ALL
+            .into_iter()
+            .find(|result| result.as_str() == text)
+            .ok_or_else(|| corrupt("action result", text))
+    }
+}
+
+/// What undo did to one name: `Some(true)` undone, `Some(false)` refused (see the detail).
+pub type UndoResult = Option<bool>;
+
+/// A new action, as decided.
+#[derive(Debug, Clone)]
+pub struct NewAction<'a> {
+    pub org_id: i64,
+    pub kind: ActionKind,
+    pub state: ActionState,
+    pub reason: &'a str,
+    pub case_ref: Option<&'a str>,
+    pub requested_by: &'a str,
+    pub decided_by: i64,
+    pub legal_direction: Option<&'a str>,
+    pub to_registrar_id: Option<i64>,
+    pub until: Option<Timestamp>,
+    pub deadline: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A stored action with how many of its names have each result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub id: i64,
+    pub org_id: i64,
+    pub kind: ActionKind,
+    pub state: ActionState,
+    pub reason: String,
+    pub case_ref: Option<String>,
+    pub requested_by: String,
+    pub decided_by: i64,
+    pub approved_by: Option<i64>,
+    pub legal_direction: Option<String>,
+    pub to_registrar_id: Option<i64>,
+    pub until: Option<Timestamp>,
+    pub deadline: Option<Timestamp>,
+    pub total: i64,
+    pub created_at: Timestamp,
+    pub applied_at: Option<Timestamp>,
+    pub undone_by: Option<i64>,
+    pub undone_at: Option<Timestamp>,
+    /// Milliseconds from the action being applied to the change being visible in DNS.
+    pub effect_ms: Option<i64>,
+    /// How many names have each result.
+    pub counts: Vec<(ItemResult, i64)>,
+    /// How many names undo restored, and how many it refused.
+    pub undone: i64,
+    pub undo_refused: i64,
+}
+
+/// One name of an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionItem {
+    pub seq: i64,
+    pub name: String,
+    pub result: ItemResult,
+    pub detail: Option<String>,
+    pub effect: Option<Effect>,
+    pub undo: UndoResult,
+    pub undo_detail: Option<String>,
+}
+
+/// One name of a new action, with its result so far (`pending`, or known at once: `invalid`,
+/// `not-ours`).
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub name: String,
+    pub result: ItemResult,
+    pub detail: Option<String>,
+}
+
+/// The result of one name, to be written.
+#[derive(Debug, Clone)]
+pub struct ItemUpdate {
+    pub seq: i64,
+    pub result: ItemResult,
+    pub detail: Option<String>,
+    pub effect: Option<Effect>,
+}
+
+/// A TLD with what actions need to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TldSettings {
+    pub id: i64,
+    pub name: DomainName,
+    pub org_id: i64,
+    pub sinkhole: Vec<DomainName>,
+}
+
+/// A change of one name's registry state, made by an action.
+#[derive(Debug, Clone)]
+pub struct StateChange<'a> {
+    pub name: &'a DomainName,
+    pub tld_id: i64,
+    pub before: &'a NameState,
+    pub after: &'a NameState,
+}
+
+/// Who a block made by an action is recorded for.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockOrigin<'a> {
+    /// The action that made the block, if an action did.
+    pub action_id: Option<i64>,
+    pub reason: &'a str,
+    pub requested_by: &'a str,
+}
+
+fn corrupt(what: &'static str, value: &str) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        value: value.to_owned(),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    id: i64,
+    org_id: i64,
+    kind: String,
+    state: String,
+    reason: String,
+    case_ref: Option<String>,
+    requested_by: String,
+    decided_by: i64,
+    approved_by: Option<i64>,
+    legal_direction: Option<String>,
+    to_registrar_id: Option<i64>,
+    until: Option<i64>,
+    deadline: Option<i64>,
+    total: i64,
+    created_at: i64,
+    applied_at: Option<i64>,
+    undone_by: Option<i64>,
+    undone_at: Option<i64>,
+    effect_ms: Option<i64>,
+}
+
+/// seq, name, result, detail, effect, undo, undo_detail
+type ItemRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// name, registrar_id, statuses, created_at, expires_at
+type DomainRow = (String, Option<i64>, String, i64, Option<i64>);
+
+const ACTION_COLUMNS: &str = "id, org_id, kind, state, reason, case_ref, requested_by, \
+    decided_by, approved_by, legal_direction, to_registrar_id, until, deadline, total, \
+    created_at, applied_at, undone_by, undone_at, effect_ms";
+
+fn optional_time(what: &'static str, value: Option<i64>) -> Result<Option<Timestamp>> {
+    value.map(|at| timestamp(what, at)).transpose()
+}
+
+fn action(row: ActionRow) -> Result<Action> {
+    let ActionRow {
+        id,
+        org_id,
+        kind,
+        state,
+        reason,
+        case_ref,
+        requested_by,
+        decided_by,
+        approved_by,
+        legal_direction,
+        to_registrar_id,
+        until,
+        deadline,
+        total,
+        created_at,
+        applied_at,
+        undone_by,
+        undone_at,
+        effect_ms,
+    } = row;
+    Ok(Action {
+        id,
+        org_id,
+        kind: ActionKind::from_str(&kind).map_err(|_| corrupt("action kind", &kind))?,
+        state: ActionState::parse(&state)?,
+        reason,
+        case_ref,
+        requested_by,
+        decided_by,
+        approved_by,
+        legal_direction,
+        to_registrar_id,
+        until: optional_time("action until", until)?,
+        deadline: optional_time("action deadline", deadline)?,
+        total,
+        created_at: timestamp("action created_at", created_at)?,
+        applied_at: optional_time("action applied_at", applied_at)?,
+        undone_by,
+        undone_at: optional_time("action undone_at", undone_at)?,
+        effect_ms,
+        counts: Vec::new(),
+        undone: 0,
+        undo_refused: 0,
+    })
+}
+
+/// `$first, $first+1, …` for `count` parameters, as the inside of an `IN (…)`.
+fn placeholders(first: usize, count: usize) -> String {
+    let mut list = String::with_capacity(count * 6);
+    for index in 0..count {
+        if index > 0 {
+            list.push_str(", ");
+        }
+        list.push('$');
+        list.push_str(&(first + index).to_string());
+    }
+    list
+}
+
+/// Runs `$head IN (…names…)` over `names` in chunks of [`CHUNK`], binding `$extra` (if given)
+/// as `$1` before the names; evaluates to the rows affected.
+macro_rules! for_names {
+    ($tx:expr, $names:expr, $head:literal $(, $extra:expr)?) => {{
+        let first = 1 $(+ { let _ = &$extra; 1 })?;
+        let mut affected = 0;
+        for chunk in $names.chunks(CHUNK) {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "{} IN ({})",
+                $head,
+                placeholders(first, chunk.len())
+            ));
+            affected += on!($tx, |conn| {
+                let query = sqlx::query(sql);
+                $(let query = query.bind($extra);)?
+                let mut query = query;
+                for name in chunk {
+                    query = query.bind(name.as_str());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        affected
+    }};
+}
+
+/// Fetches rows of `$sql` (which ends in `IN (` + the list + `)` of one chunk of names), binding
+/// `$extra` (if given) as `$1` before the names.
+macro_rules! fetch_for_names {
+    ($tx:expr, $chunk:expr, $sql:expr $(, $extra:expr)?) => {{
+        let sql = sqlx::AssertSqlSafe($sql);
+        on!($tx, |conn| {
+            let query = sqlx::query_as(sql);
+            $(let query = query.bind($extra);)?
+            let mut query = query;
+            for name in $chunk {
+                query = query.bind(name.as_str());
+            }
+            query.fetch_all(conn).await
+        })
+    }};
+}
+
+impl Tx {
+    /// Serialises registry writes made by actions: on PostgreSQL a transaction-scoped advisory
+    /// lock (SQLite's write transactions are serial already).
+    pub async fn lock_registry(&mut self) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(4242)")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every TLD with its sinkhole hosts.
+    pub async fn tld_settings(&mut self) -> Result<Vec<TldSettings>> {
+        let rows: Vec<(i64, String, i64, Option<String>)> = on!(self, |conn| sqlx::query_as(
+            "SELECT id, name, org_id, sinkhole_ns FROM tlds ORDER BY name"
+        )
+        .fetch_all(conn)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, tld, org_id, sinkhole)| {
+                Ok(TldSettings {
+                    id,
+                    name: name("TLD", &tld)?,
+                    org_id,
+                    sinkhole: sinkhole
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(|host| name("sinkhole host", host))
+                        .collect::<Result<_>>()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets the sinkhole hosts of a TLD (redirect and create delegate to them).
+    pub async fn set_tld_sinkhole(&mut self, tld_id: i64, hosts: &[DomainName]) -> Result<()> {
+        let hosts: Vec<&str> = hosts.iter().map(DomainName::as_str).collect();
+        on!(self, |conn| sqlx::query(
+            "UPDATE tlds SET sinkhole_ns = $2 WHERE id = $1"
+        )
+        .bind(tld_id)
+        .bind(hosts.join(" "))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The operator's internal registrar, if one is set up.
+    pub async fn internal_registrar(&mut self) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = on!(self, |conn| sqlx::query_as(
+            "SELECT id FROM registrars WHERE internal"
+        )
+        .fetch_optional(conn)
+        .await)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Whether a registrar exists.
+    pub async fn registrar_exists(&mut self, id: i64) -> Result<bool> {
+        let row: Option<(i64,)> = on!(self, |conn| sqlx::query_as(
+            "SELECT id FROM registrars WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(conn)
+        .await)?;
+        Ok(row.is_some())
+    }
+
+    /// Stores a decided action with its names (each with its result so far: `pending`, or
+    /// `invalid` with the reason) and returns its id.
+    pub async fn insert_action(&mut self, new: &NewAction<'_>, items: &[NewItem]) -> Result<i64> {
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        let (id,): (i64,) = on!(self, |conn| {
+            sqlx::query_as(
+            "INSERT INTO actions (org_id, kind, state, reason, case_ref, requested_by, decided_by, \
+             legal_direction, to_registrar_id, until, deadline, total, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+        )
+        .bind(new.org_id)
+        .bind(new.kind.as_str())
+        .bind(new.state.as_str())
+        .bind(new.reason)
+        .bind(new.case_ref)
+        .bind(new.requested_by)
+        .bind(new.decided_by)
+        .bind(new.legal_direction)
+        .bind(new.to_registrar_id)
+        .bind(new.until.map(micros))
+        .bind(new.deadline.map(micros))
+        .bind(total)
+        .bind(micros(new.created_at))
+        .fetch_one(conn)
+        .await
+        })
+        .map_err(insert_error("action"))?;
+        let numbered: Vec<(i64, &NewItem)> = (0..).zip(items).collect();
+        let inserted: Result<u64> = insert_chunks!(
+            self,
+            numbered,
+            "name of an action",
+            "INSERT INTO action_items (action_id, seq, name, result, detail) VALUES",
+            5,
+            "",
+            |query, (seq, item)| query
+                .bind(id)
+                .bind(*seq)
+                .bind(item.name.as_str())
+                .bind(item.result.as_str())
+                .bind(item.detail.as_deref())
+        );
+        inserted?;
+        Ok(id)
+    }
+
+    /// One action with its result counts.
+    pub async fn action(&mut self, id: i64) -> Result<Option<Action>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE id = $1"
+        ));
+        let row: Option<ActionRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut action = action(row)?;
+        let counts: Vec<(String, Option<String>, i64)> = on!(self, |conn| sqlx::query_as(
+            "SELECT result, undo, COUNT(*) FROM action_items WHERE action_id = $1 \
+             GROUP BY result, undo"
+        )
+        .bind(id)
+        .fetch_all(conn)
+        .await)?;
+        let mut by_result: HashMap<ItemResult, i64> = HashMap::new();
+        for (result, undo, count) in counts {
+            *by_result.entry(ItemResult::parse(&result)?).or_default() += count;
+            match undo.as_deref() {
+                Some("undone") => action.undone += count,
+                Some("refused") => action.undo_refused += count,
+                _ => {}
+            }
+        }
+        action.counts = ItemResult::ALL
+            .into_iter()
+            .filter_map(|result| by_result.get(&result).map(|&count| (result, count)))
+            .collect();
+        Ok(Some(action))
+    }
+
+    /// The newest actions, of one organisation or of all.
+    pub async fn actions(&mut self, org_id: Option<i64>, limit: i64) -> Result<Vec<Action>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE ($1 IS NULL OR org_id = $1) \
+             ORDER BY id DESC LIMIT $2"
+        ));
+        let rows: Vec<ActionRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(org_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter().map(action).collect()
+    }
+
+    /// The names of an action from `after_seq` on, `limit` at most.
+    pub async fn action_items(
+        &mut self,
+        action_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<ActionItem>> {
+        let rows: Vec<ItemRow> = on!(self, |conn| sqlx::query_as(
+            "SELECT seq, name, result, detail, effect, undo, undo_detail FROM action_items \
+                 WHERE action_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        )
+        .bind(action_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+        rows.into_iter()
+            .map(|(seq, name, result, detail, effect, undo, undo_detail)| {
+                Ok(ActionItem {
+                    seq,
+                    name,
+                    result: ItemResult::parse(&result)?,
+                    detail,
+                    effect: effect
+                        .map(|json| {
+                            serde_json::from_str(&json).map_err(|_| corrupt("action effect", &json))
+                        })
+                        .transpose()?,
+                    undo: match undo.as_deref() {
+                        Some("undone") => Some(true),
+                        Some("refused") => Some(false),
+                        _ => None,
+                    },
+                    undo_detail,
+                })
+            })
+            .collect()
+    }
+
+    /// The next names still to apply (result `pending`), or to undo (undo `pending`), after
+    /// `after_seq`.
+    pub async fn next_items(
+        &mut self,
+        action_id: i64,
+        undoing: bool,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<ActionItem>> {
+        let column = if undoing { "undo" } else { "result" };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT seq FROM action_items WHERE action_id = $1 AND seq > $2 \
+             AND {column} = 'pending' ORDER BY seq LIMIT 1"
+        ));
+        let first: Option<(i64,)> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(action_id)
+            .bind(after_seq)
+            .fetch_optional(conn)
+            .await)?;
+        let Some((first,)) = first else {
+            return Ok(Vec::new());
+        };
+        let items = self.action_items(action_id, first - 1, limit).await?;
+        Ok(items
+            .into_iter()
+            .filter(|item| {
+                if undoing {
+                    item.result == ItemResult::Applied && item.undo.is_none()
+                } else {
+                    item.result == ItemResult::Pending
+                }
+            })
+            .collect())
+    }
+
+    /// Writes the results of names of an action.
+    pub async fn set_item_results(&mut self, action_id: i64, updates: &[ItemUpdate]) -> Result<()> {
+        let effects: Vec<Option<String>> = updates
+            .iter()
+            .map(|update| {
+                update
+                    .effect
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|error| corrupt("action effect", &error.to_string()))?;
+        let rows: Vec<(&ItemUpdate, Option<String>)> = updates.iter().zip(effects).collect();
+        for chunk in rows.chunks(CHUNK) {
+            let sql = multi_row(
+                "UPDATE action_items SET result = v.column3, detail = v.column4, \
+                 effect = v.column5 FROM (VALUES",
+                5,
+                chunk.len(),
+                ") AS v WHERE action_items.action_id = v.column1 AND action_items.seq = v.column2",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (update, effect) in chunk {
+                    query = query
+                        .bind(action_id)
+                        .bind(update.seq)
+                        .bind(update.result.as_str())
+                        .bind(update.detail.as_deref())
+                        .bind(effect.as_deref());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes what undo did to names of an action: `(seq, undone, why not)`.
+    pub async fn set_undo_results(
+        &mut self,
+        action_id: i64,
+        results: &[(i64, bool, Option<String>)],
+    ) -> Result<()> {
+        for chunk in results.chunks(CHUNK) {
+            let sql = multi_row(
+                "UPDATE action_items SET undo = v.column3, undo_detail = v.column4 FROM (VALUES",
+                4,
+                chunk.len(),
+                ") AS v WHERE action_items.action_id = v.column1 AND action_items.seq = v.column2",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (seq, undone, detail) in chunk {
+                    query = query
+                        .bind(action_id)
+                        .bind(*seq)
+                        .bind(if *undone { "undone" } else { "refused" })
+                        .bind(detail.as_deref());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Marks every applied name of an action as waiting for undo.
+    pub async fn queue_undo(&mut self, action_id: i64) -> Result<u64> {
+        Ok(on!(self, |conn| sqlx::query(
+            "UPDATE action_items SET undo = 'pending' WHERE action_id = $1 AND result = 'applied' \
+             AND undo IS NULL"
+        )
+        .bind(action_id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+
+    /// Moves an action to `state`. `by` is the approver (to `Applying`) or the user who undoes
+    /// it (to `Undoing`); `at` stamps `applied_at` (to `Applied`) or `undone_at` (to `Undone`).
+    pub async fn set_action_state(
+        &mut self,
+        id: i64,
+        state: ActionState,
+        by: Option<i64>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let set = match state {
+            ActionState::Applying => "approved_by = COALESCE($3, approved_by)",
+            ActionState::Undoing => "undone_by = $3",
+            ActionState::Applied => "applied_at = $3",
+            ActionState::Undone => "undone_at = $3",
+            ActionState::Proposed => "approved_by = NULL, applied_at = $3",
+        };
+        let value = match state {
+            ActionState::Applying | ActionState::Undoing => by,
+            ActionState::Applied | ActionState::Undone => Some(micros(at)),
+            ActionState::Proposed => None,
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE actions SET state = $2, {set} WHERE id = $1"
+        ));
+        on!(self, |conn| sqlx::query(sql)
+            .bind(id)
+            .bind(state.as_str())
+            .bind(value)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Records how long the action took to be visible in DNS.
+    pub async fn set_effect_ms(&mut self, id: i64, effect_ms: i64) -> Result<()> {
+        on!(self, |conn| sqlx::query(
+            "UPDATE actions SET effect_ms = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(effect_ms)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Actions left half-done by a stop: applying or undoing.
+    pub async fn unfinished_actions(&mut self) -> Result<Vec<(i64, ActionState)>> {
+        let rows: Vec<(i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT id, state FROM actions WHERE state IN ('applying', 'undoing') ORDER BY id"
+        )
+        .fetch_all(conn)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, state)| Ok((id, ActionState::parse(&state)?)))
+            .collect()
+    }
+
+    /// The registry state of `names` (registration and active block) at `now`.
+    pub async fn name_states(
+        &mut self,
+        names: &[DomainName],
+        now: Timestamp,
+    ) -> Result<HashMap<DomainName, NameState>> {
+        let mut states: HashMap<DomainName, NameState> = HashMap::with_capacity(names.len());
+        for chunk in names.chunks(CHUNK) {
+            let list = placeholders(1, chunk.len());
+            let rows: Vec<DomainRow> = fetch_for_names!(
+                self,
+                chunk,
+                format!(
+                    "SELECT name, registrar_id, statuses, created_at, expires_at FROM domains \
+                     WHERE name IN ({list})"
+                )
+            )?;
+            for (domain, registrar_id, status_text, created_at, expires_at) in rows {
+                states.insert(
+                    name("domain", &domain)?,
+                    NameState {
+                        registration: Some(Registration {
+                            registrar_id,
+                            statuses: statuses(&status_text)?,
+                            nameservers: Vec::new(),
+                            ds: Vec::new(),
+                            created_at: timestamp("domain created_at", created_at)?,
+                            expires_at: optional_time("domain expires_at", expires_at)?,
+                        }),
+                        blocked_until: None,
+                    },
+                );
+            }
+            let hosts: Vec<(String, String)> = fetch_for_names!(
+                self,
+                chunk,
+                format!(
+                    "SELECT domain, host FROM domain_ns WHERE domain IN ({list}) \
+                     ORDER BY domain, host"
+                )
+            )?;
+            for (domain, host) in hosts {
+                if let Some(registration) = registration_of(&mut states, &domain)? {
+                    registration.nameservers.push(name("name server", &host)?);
+                }
+            }
+            let records: Vec<(String, i64, i64, i64, String)> = fetch_for_names!(
+                self,
+                chunk,
+                format!(
+                    "SELECT domain, key_tag, algorithm, digest_type, digest FROM domain_ds \
+                     WHERE domain IN ({list}) \
+                     ORDER BY domain, key_tag, algorithm, digest_type, digest"
+                )
+            )?;
+            for (domain, key_tag, algorithm, digest_type, digest) in records {
+                if let Some(registration) = registration_of(&mut states, &domain)? {
+                    registration
+                        .ds
+                        .push(ds_record(key_tag, algorithm, digest_type, digest)?);
+                }
+            }
+            let blocks: Vec<(String, i64)> = fetch_for_names!(
+                self,
+                chunk,
+                format!(
+                    "SELECT name, ends_at FROM blocks WHERE lifted_at IS NULL AND ends_at > $1 \
+                     AND name IN ({})",
+                    placeholders(2, chunk.len())
+                ),
+                micros(now)
+            )?;
+            for (blocked, ends_at) in blocks {
+                states
+                    .entry(name("blocked name", &blocked)?)
+                    .or_default()
+                    .blocked_until = Some(timestamp("block ends_at", ends_at)?);
+            }
+        }
+        for name in names {
+            states.entry(name.clone()).or_default();
+        }
+        Ok(states)
+    }
+
+    /// Writes the difference between each change's `before` and `after` state, in bulk, and
+    /// queues every name whose delegation changed for publishing to DNS.
+    pub async fn write_states(
+        &mut self,
+        changes: &[StateChange<'_>],
+        origin: BlockOrigin<'_>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        let mut updated = Vec::new();
+        let mut new_hosts = Vec::new();
+        let mut new_ds = Vec::new();
+        let mut replace_ns = Vec::new();
+        let mut replace_ds = Vec::new();
+        let mut blocked = Vec::new();
+        let mut unblocked = Vec::new();
+        let mut published = Vec::new();
+        for change in changes {
+            match (&change.before.registration, &change.after.registration) {
+                (Some(_), None) => removed.push(change.name),
+                (None, Some(after)) => {
+                    added.push((change, after));
+                    new_hosts.extend(after.nameservers.iter().map(|host| (change.name, host)));
+                    new_ds.extend(after.ds.iter().map(|ds| (change.name, ds)));
+                }
+                (Some(before), Some(after)) => {
+                    if before.statuses != after.statuses
+                        || before.registrar_id != after.registrar_id
+                    {
+                        updated.push((change.name, after));
+                    }
+                    if before.nameservers != after.nameservers {
+                        replace_ns.push(change.name);
+                        new_hosts.extend(after.nameservers.iter().map(|host| (change.name, host)));
+                    }
+                    if before.ds != after.ds {
+                        replace_ds.push(change.name);
+                        new_ds.extend(after.ds.iter().map(|ds| (change.name, ds)));
+                    }
+                }
+                (None, None) => {}
+            }
+            if delegation(&change.before.registration) != delegation(&change.after.registration) {
+                published.push((change.tld_id, change.name));
+            }
+            match (change.before.blocked_until, change.after.blocked_until) {
+                (None, Some(until)) => blocked.push((change, until)),
+                (Some(_), None) => unblocked.push(change.name),
+                _ => {}
+            }
+        }
+        let at = micros(now);
+        for_names!(self, removed, "DELETE FROM domains WHERE name");
+        for_names!(self, replace_ns, "DELETE FROM domain_ns WHERE domain");
+        for_names!(self, replace_ds, "DELETE FROM domain_ds WHERE domain");
+        for chunk in added.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, \
+                 expires_at, updated_at) VALUES",
+                7,
+                chunk.len(),
+                "",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (change, after) in chunk {
+                    query = query
+                        .bind(change.name.as_str())
+                        .bind(change.tld_id)
+                        .bind(after.registrar_id)
+                        .bind(statuses_text(after.statuses))
+                        .bind(micros(after.created_at))
+                        .bind(after.expires_at.map(micros))
+                        .bind(at);
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("domain"))?;
+        }
+        for chunk in updated.chunks(CHUNK) {
+            let sql = multi_row(
+                "UPDATE domains SET statuses = v.column2, registrar_id = v.column3, \
+                 updated_at = v.column4 FROM (VALUES",
+                4,
+                chunk.len(),
+                ") AS v WHERE domains.name = v.column1",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (name, after) in chunk {
+                    query = query
+                        .bind(name.as_str())
+                        .bind(statuses_text(after.statuses))
+                        .bind(after.registrar_id)
+                        .bind(at);
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        let hosts: Vec<(DomainName, DomainName)> = new_hosts
+            .into_iter()
+            .map(|(name, host)| (name.clone(), host.clone()))
+            .collect();
+        self.insert_nameservers(&hosts).await?;
+        let records: Vec<(DomainName, DsRecord)> = new_ds
+            .into_iter()
+            .map(|(name, ds)| (name.clone(), ds.clone()))
+            .collect();
+        self.insert_ds(&records).await?;
+        for_names!(
+            self,
+            unblocked,
+            "UPDATE blocks SET lifted_at = $1 WHERE lifted_at IS NULL AND name",
+            at
+        );
+        let newly_blocked: Vec<&DomainName> =
+            blocked.iter().map(|(change, _)| change.name).collect();
+        for_names!(
+            self,
+            newly_blocked,
+            "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $1 \
+             AND name",
+            at
+        );
+        for chunk in blocked.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO blocks (name, tld_id, reason, requested_by, starts_at, ends_at, \
+                 action_id) VALUES",
+                7,
+                chunk.len(),
+                "",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (change, until) in chunk {
+                    query = query
+                        .bind(change.name.as_str())
+                        .bind(change.tld_id)
+                        .bind(origin.reason)
+                        .bind(origin.requested_by)
+                        .bind(at)
+                        .bind(micros(*until))
+                        .bind(origin.action_id);
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })
+            .map_err(insert_error("block"))?;
+        }
+        for chunk in published.chunks(CHUNK) {
+            let sql = multi_row(
+                "INSERT INTO dns_changes (tld_id, name) VALUES",
+                2,
+                chunk.len(),
+                "",
+            );
+            on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (tld_id, name) in chunk {
+                    query = query.bind(*tld_id).bind(name.as_str());
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// What a registration publishes in DNS: nothing when held, else its name servers and DS.
+fn delegation(registration: &Option<Registration>) -> Option<(&[DomainName], &[DsRecord])> {
+    registration
+        .as_ref()
+        .filter(|registration| !registration.statuses.is_held())
+        .map(|registration| {
+            (
+                registration.nameservers.as_slice(),
+                registration.ds.as_slice(),
+            )
+        })
+}
+
+fn registration_of<'a>(
+    states: &'a mut HashMap<DomainName, NameState>,
+    domain: &str,
+) -> Result<Option<&'a mut Registration>> {
+    let key = name("domain", domain)?;
+    Ok(states
+        .get_mut(&key)
+        .and_then(|state| state.registration.as_mut()))
+}
+
+/// An active block of a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveBlock {
+    pub reason: String,
+    pub requested_by: String,
+    pub ends_at: Timestamp,
+    pub action_id: Option<i64>,
+}
+
+impl Tx {
+    /// The block on `name` in force at `now`, if any.
+    pub async fn active_block(
+        &mut self,
+        name: &DomainName,
+        now: Timestamp,
+    ) -> Result<Option<ActiveBlock>> {
+        let row: Option<(String, String, i64, Option<i64>)> = on!(self, |conn| sqlx::query_as(
+            "SELECT reason, requested_by, ends_at, action_id FROM blocks \
+             WHERE name = $1 AND lifted_at IS NULL AND ends_at > $2"
+        )
+        .bind(name.as_str())
+        .bind(micros(now))
+        .fetch_optional(conn)
+        .await)?;
+        row.map(|(reason, requested_by, ends_at, action_id)| {
+            Ok(ActiveBlock {
+                reason,
+                requested_by,
+                ends_at: timestamp("block ends_at", ends_at)?,
+                action_id,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks blocks whose end date has passed as lifted (at their end date); returns the names.
+    pub async fn lift_expired_blocks(&mut self, now: Timestamp) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on!(self, |conn| sqlx::query_as(
+            "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $1 \
+             RETURNING name"
+        )
+        .bind(micros(now))
+        .fetch_all(conn)
+        .await)?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+}
