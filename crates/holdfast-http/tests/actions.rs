@@ -1,0 +1,662 @@
+//! Actions on names through the API, on both databases: every action's effect on the registry,
+//! exact undo, bulk results per name, the registration guard, and status enforcement.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use holdfast_http::{AppState, router};
+use holdfast_model::org::{OrgKind, Role};
+use holdfast_model::{DomainName, DsRecord, EppStatus, EppStatusSet};
+use holdfast_service::{
+    Clock, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
+};
+use holdfast_store::Backend;
+use holdfast_store::testing::TestStore;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct FakeClock(Mutex<Timestamp>);
+
+impl Clock for FakeClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A registry running `test` with 50 names `name0.test` … `name49.test` (each with two name
+/// servers; the even ones with a DS record), sponsored by `Registrar A`; a second registrar; the
+/// operator's internal registrar; two registry analysts; a registrar user.
+struct Desk {
+    router: Router,
+    clock: Arc<FakeClock>,
+    db: TestStore,
+    tld: i64,
+    analyst: String,
+    second_analyst: String,
+    registrar_user: String,
+    registrar_a: i64,
+    registrar_b: i64,
+}
+
+fn name(text: &str) -> DomainName {
+    DomainName::parse(text).unwrap()
+}
+
+impl Desk {
+    async fn new(backend: Backend) -> Desk {
+        let db = TestStore::new(backend).await;
+        let service = Service::new(db.store.clone());
+        let now = Timestamp::from_second(1_795_000_000).unwrap();
+        let clock = Arc::new(FakeClock(Mutex::new(now)));
+        let admin = service.bootstrap(now).await.unwrap().unwrap().token;
+        let admin = service.authenticate(&admin, now).await.unwrap();
+        let org = |name: &str, kind| NewOrganisation {
+            name: name.into(),
+            kind,
+            reason: String::new(),
+        };
+        let registry = service
+            .create_organisation(&admin, org("Registry", OrgKind::Registry), now)
+            .await
+            .unwrap();
+        let registrar_org = service
+            .create_organisation(&admin, org("Registrar A Inc", OrgKind::Registrar), now)
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for (org_id, email, role) in [
+            (registry.id, "analyst@registry.example", Role::RegistryStaff),
+            (registry.id, "second@registry.example", Role::RegistryStaff),
+            (
+                registrar_org.id,
+                "staff@registrar.example",
+                Role::RegistrarStaff,
+            ),
+        ] {
+            let user = service
+                .create_user(
+                    &admin,
+                    org_id,
+                    NewUserRequest {
+                        email: email.into(),
+                        display_name: email.into(),
+                        role,
+                        password: None,
+                        reason: String::new(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            tokens.push(
+                service
+                    .issue_token(&admin, user.id, "test", None, now)
+                    .await
+                    .unwrap()
+                    .token,
+            );
+        }
+        let tld = service
+            .create_tld(
+                &admin,
+                NewTld {
+                    name: "test".into(),
+                    org_id: registry.id,
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        service
+            .set_sinkhole(
+                &admin,
+                tld.id,
+                &["ns2.sinkhole.example".into(), "ns1.sinkhole.example".into()],
+                "",
+                now,
+            )
+            .await
+            .unwrap();
+        let mut registrars = Vec::new();
+        for (name, org_id, internal) in [
+            ("Registrar A", Some(registrar_org.id), false),
+            ("Registrar B", None, false),
+            ("Registry's own", None, true),
+        ] {
+            let registrar = service
+                .create_registrar(
+                    &admin,
+                    NewRegistrarRequest {
+                        name: name.into(),
+                        iana_id: None,
+                        org_id,
+                        abuse_email: "abuse@registrar.example".into(),
+                        abuse_phone: "+1.5555550100".into(),
+                        internal,
+                        reason: String::new(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            registrars.push(registrar.id);
+        }
+        let names: Vec<DomainName> = (0..50).map(|i| name(&format!("name{i}.test"))).collect();
+        let mut tx = db.store.write().await.unwrap();
+        tx.insert_domains(tld.id, &names, Some(registrars[0]), EppStatusSet::OK, now)
+            .await
+            .unwrap();
+        let hosts: Vec<(DomainName, DomainName)> = names
+            .iter()
+            .flat_map(|n| {
+                [
+                    (n.clone(), name("ns1.host.example")),
+                    (n.clone(), name("ns2.host.example")),
+                ]
+            })
+            .collect();
+        tx.insert_nameservers(&hosts).await.unwrap();
+        let ds: Vec<(DomainName, DsRecord)> = names
+            .iter()
+            .step_by(2)
+            .map(|n| {
+                (
+                    n.clone(),
+                    DsRecord {
+                        key_tag: 4242,
+                        algorithm: 13,
+                        digest_type: 2,
+                        digest: "AB".repeat(32),
+                    },
+                )
+            })
+            .collect();
+        tx.insert_ds(&ds).await.unwrap();
+        tx.commit().await.unwrap();
+        let state = AppState {
+            service,
+            clock: clock.clone(),
+        };
+        Desk {
+            router: router(state),
+            clock,
+            db,
+            tld: tld.id,
+            analyst: tokens[0].clone(),
+            second_analyst: tokens[1].clone(),
+            registrar_user: tokens[2].clone(),
+            registrar_a: registrars[0],
+            registrar_b: registrars[1],
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"));
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        let response = self.router.clone().oneshot(request.unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    /// Decides an action as the analyst and waits until it is applied; returns it.
+    async fn act(&self, body: Value) -> Value {
+        let (status, action) = self
+            .call(
+                Method::POST,
+                "/api/v1/actions",
+                &self.analyst,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body} → {action}");
+        self.settle(action["id"].as_i64().unwrap()).await
+    }
+
+    /// Waits until the action is neither applying nor undoing.
+    async fn settle(&self, id: i64) -> Value {
+        for _ in 0..2000 {
+            let (_, action) = self
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/actions/{id}"),
+                    &self.analyst,
+                    None,
+                )
+                .await;
+            if !["applying", "undoing"].contains(&action["state"].as_str().unwrap()) {
+                return action;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("action {id} did not finish");
+    }
+
+    async fn undo(&self, id: i64) -> Value {
+        let (status, action) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/actions/{id}/undo"),
+                &self.analyst,
+                Some(json!({ "reason": "mistake" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{action}");
+        self.settle(id).await
+    }
+
+    async fn domain(&self, name: &str) -> Value {
+        let (status, domain) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/domains/{name}"),
+                &self.analyst,
+                None,
+            )
+            .await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+            "{domain}"
+        );
+        domain
+    }
+
+    async fn names(&self, id: i64) -> Vec<Value> {
+        let (_, names) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/actions/{id}/names?limit=1000"),
+                &self.analyst,
+                None,
+            )
+            .await;
+        names.as_array().unwrap().clone()
+    }
+
+    async fn check(&self, name: &str) -> Value {
+        let (status, check) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/check/{name}"),
+                &self.registrar_user,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{check}");
+        check
+    }
+}
+
+fn count(action: &Value, result: &str) -> i64 {
+    action["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["result"] == result)
+        .map_or(0, |r| r["count"].as_i64().unwrap())
+}
+
+fn statuses(domain: &Value) -> Vec<&str> {
+    domain["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn lock_and_its_undo_keep_the_statuses_that_were_there() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let locked = desk
+            .act(json!({ "kind": "lock", "names": ["name1.test"], "reason": "phishing" }))
+            .await;
+        assert_eq!(count(&locked, "applied"), 1, "{backend:?} {locked}");
+        let mut domain = desk.domain("name1.test").await;
+        assert!(statuses(&domain).contains(&"serverUpdateProhibited"));
+        desk.undo(locked["id"].as_i64().unwrap()).await;
+        domain = desk.domain("name1.test").await;
+        assert_eq!(statuses(&domain), ["ok"], "{backend:?}");
+
+        // A name that already had clientTransferProhibited and serverUpdateProhibited keeps both.
+        let wanted = ["clientTransferProhibited", "serverUpdateProhibited"];
+        set_statuses(&desk, "name2.test", &wanted).await;
+        let locked = desk
+            .act(json!({ "kind": "lock", "names": ["name2.test"], "reason": "botnet C2" }))
+            .await;
+        assert_eq!(count(&locked, "applied"), 1);
+        desk.undo(locked["id"].as_i64().unwrap()).await;
+        let domain = desk.domain("name2.test").await;
+        assert_eq!(statuses(&domain), wanted, "{backend:?}");
+    }
+}
+
+/// Gives a domain statuses as a registrar's EPP session would have: the API has no call that
+/// sets client statuses, so the fixture writes them to the store.
+async fn set_statuses(desk: &Desk, domain: &str, wanted: &[&str]) {
+    let db = &desk.db;
+    let mut tx = db.store.write().await.unwrap();
+    let name = name(domain);
+    let states = tx
+        .name_states(
+            std::slice::from_ref(&name),
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let before = states.get(&name).unwrap().clone();
+    let mut after = before.clone();
+    let registration = after.registration.as_mut().unwrap();
+    registration.statuses =
+        EppStatusSet::new(wanted.iter().map(|s| s.parse::<EppStatus>().unwrap())).unwrap();
+    let change = holdfast_store::StateChange {
+        name: &name,
+        tld_id: desk.tld,
+        before: &before,
+        after: &after,
+    };
+    let origin = holdfast_store::BlockOrigin {
+        action_id: None,
+        reason: "",
+        requested_by: "",
+    };
+    tx.write_states(
+        &[change],
+        origin,
+        Timestamp::from_second(1_795_000_000).unwrap(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_registered_name_action_changes_the_registry_and_undo_restores_it() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let original = desk.domain("name0.test").await;
+        assert_eq!(original["ds"].as_array().unwrap().len(), 1);
+
+        let held = desk
+            .act(json!({ "kind": "hold", "names": ["name0.test"], "reason": "malware" }))
+            .await;
+        assert!(statuses(&desk.domain("name0.test").await).contains(&"serverHold"));
+        desk.undo(held["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            desk.domain("name0.test").await,
+            original,
+            "{backend:?} hold undo"
+        );
+
+        let redirected = desk
+            .act(json!({ "kind": "redirect", "names": ["name0.test"], "reason": "sinkhole" }))
+            .await;
+        let domain = desk.domain("name0.test").await;
+        assert_eq!(
+            domain["nameservers"],
+            json!(["ns1.sinkhole.example", "ns2.sinkhole.example"])
+        );
+        assert_eq!(domain["ds"], json!([]));
+        desk.undo(redirected["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            desk.domain("name0.test").await,
+            original,
+            "{backend:?} redirect undo"
+        );
+
+        let transferred = desk
+            .act(json!({ "kind": "transfer", "names": ["name0.test"], "reason": "court order", "to_registrar": desk.registrar_b }))
+            .await;
+        assert_eq!(
+            desk.domain("name0.test").await["registrar"],
+            json!(desk.registrar_b)
+        );
+        desk.undo(transferred["id"].as_i64().unwrap()).await;
+        assert_eq!(
+            desk.domain("name0.test").await,
+            original,
+            "{backend:?} transfer undo"
+        );
+
+        // Delete: refused without a legal direction, waits for a second approver, who must be
+        // someone else.
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions",
+                &desk.analyst,
+                Some(json!({ "kind": "delete", "names": ["name0.test"], "reason": "x" })),
+            )
+            .await;
+        assert_eq!(
+            (status, refused["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("legal_direction"))
+        );
+        let (_, proposed) = desk
+            .call(Method::POST, "/api/v1/actions", &desk.analyst, Some(json!({ "kind": "delete", "names": ["name0.test"], "reason": "x", "legal_direction": "Order 2026/17 of the court" })))
+            .await;
+        assert_eq!(proposed["state"], "proposed");
+        let id = proposed["id"].as_i64().unwrap();
+        let approve = format!("/api/v1/actions/{id}/approve");
+        let (status, _) = desk.call(Method::POST, &approve, &desk.analyst, None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "the decider cannot approve");
+        assert_eq!(
+            desk.domain("name0.test").await,
+            original,
+            "nothing happens before approval"
+        );
+        let (status, _) = desk
+            .call(Method::POST, &approve, &desk.second_analyst, None)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let deleted = desk.settle(id).await;
+        assert_eq!(count(&deleted, "applied"), 1);
+        assert_eq!(
+            desk.domain("name0.test").await["error"]["code"],
+            "not_found"
+        );
+        desk.undo(id).await;
+        assert_eq!(
+            desk.domain("name0.test").await,
+            original,
+            "{backend:?} delete undo"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_list_gets_one_result_per_name() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        desk.act(json!({ "kind": "hold", "names": ["name3.test"], "reason": "first" }))
+            .await;
+        let mut names: Vec<String> = (0..10).map(|i| format!("NAME{i}.test.")).collect();
+        names.extend([
+            "www.name4.test".into(),    // stands for name4.test, already listed
+            "name5.test".into(),        // duplicate
+            "unregistered.test".into(), // refused: not registered
+            "example.com".into(),       // not ours
+            "bad..name".into(),         // invalid
+        ]);
+        let action = desk
+            .act(json!({ "kind": "hold", "names": names, "reason": "botnet" }))
+            .await;
+        assert_eq!(action["state"], "applied");
+        assert_eq!(action["total"], 13, "{backend:?} {action}");
+        assert_eq!(count(&action, "applied"), 9);
+        assert_eq!(count(&action, "already"), 1);
+        assert_eq!(count(&action, "refused"), 1);
+        assert_eq!(count(&action, "not-ours"), 1);
+        assert_eq!(count(&action, "invalid"), 1);
+        let results = desk.names(action["id"].as_i64().unwrap()).await;
+        let of = |name: &str| results.iter().find(|r| r["name"] == name).unwrap().clone();
+        assert_eq!(of("name3.test")["result"], "already");
+        assert!(
+            of("unregistered.test")["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not registered")
+        );
+        assert!(
+            of("bad..name")["detail"]
+                .as_str()
+                .unwrap()
+                .contains("empty")
+        );
+        // Undo releases the nine it held and leaves name3, held by the first action, held.
+        desk.undo(action["id"].as_i64().unwrap()).await;
+        assert!(statuses(&desk.domain("name3.test").await).contains(&"serverHold"));
+        assert_eq!(statuses(&desk.domain("name4.test").await), ["ok"]);
+    }
+}
+
+#[tokio::test]
+async fn a_locked_name_refuses_update_transfer_and_delete() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        desk.act(json!({ "kind": "lock", "names": ["name6.test"], "reason": "seized" }))
+            .await;
+        for (method, path, body) in [
+            (
+                Method::PUT,
+                "/api/v1/domains/name6.test/nameservers",
+                Some(json!({ "nameservers": ["ns.evil.example"] })),
+            ),
+            (
+                Method::POST,
+                "/api/v1/domains/name6.test/transfer",
+                Some(json!({ "to_registrar": desk.registrar_b })),
+            ),
+            (Method::DELETE, "/api/v1/domains/name6.test", None),
+        ] {
+            let (status, error) = desk
+                .call(method.clone(), path, &desk.registrar_user, body)
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::CONFLICT,
+                "{backend:?} {method} {path}: {error}"
+            );
+            assert!(
+                error["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Prohibited"),
+                "{error}"
+            );
+        }
+        // Registry-side actions respect the lock too; the domain still resolves (no hold).
+        let redirect = desk
+            .act(json!({ "kind": "redirect", "names": ["name6.test"], "reason": "x" }))
+            .await;
+        assert_eq!(count(&redirect, "refused"), 1);
+        let domain = desk.domain("name6.test").await;
+        assert_eq!(
+            domain["nameservers"],
+            json!(["ns1.host.example", "ns2.host.example"])
+        );
+        assert_eq!(domain["registrar"], json!(desk.registrar_a));
+    }
+}
+
+#[tokio::test]
+async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkhole() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let now = desk.clock.now();
+        let until = now + SignedDuration::from_hours(24 * 30);
+        let (status, past) = desk
+            .call(Method::POST, "/api/v1/actions", &desk.analyst, Some(json!({ "kind": "block", "names": ["dga1.test"], "reason": "x", "until": now - SignedDuration::from_hours(1) })))
+            .await;
+        assert_eq!(
+            (status, past["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("until"))
+        );
+
+        let block = desk
+            .act(json!({ "kind": "block", "names": ["dga1.test", "dga2.test", "name7.test"], "reason": "Avalanche DGA", "until": until }))
+            .await;
+        assert_eq!(
+            (count(&block, "applied"), count(&block, "refused")),
+            (2, 1),
+            "{backend:?} {block}"
+        );
+        let check = desk.check("dga1.test").await;
+        assert_eq!(check["status"], "blocked");
+        assert_eq!(check["reason"], "Avalanche DGA");
+        assert_eq!(check["until"], json!(until));
+        assert_eq!(desk.check("name7.test").await["status"], "registered");
+        assert_eq!(desk.check("fresh.test").await["status"], "available");
+        assert_eq!(desk.check("fresh.example").await["status"], "not-ours");
+
+        let register = |name: &str| json!({ "name": name, "registrar": desk.registrar_a, "nameservers": ["ns1.host.example"] });
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/domains",
+                &desk.registrar_user,
+                Some(register("dga1.test")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Avalanche DGA")
+        );
+
+        // Create registers a blocked name to the internal registrar, delegated to the sinkhole.
+        let created = desk
+            .act(json!({ "kind": "create", "names": ["dga2.test"], "reason": "sinkhole the C2" }))
+            .await;
+        assert_eq!(count(&created, "applied"), 1);
+        let domain = desk.domain("dga2.test").await;
+        assert_eq!(
+            domain["nameservers"],
+            json!(["ns1.sinkhole.example", "ns2.sinkhole.example"])
+        );
+
+        // The end date passes: the block lifts by itself, and the name can be registered.
+        *desk.clock.0.lock().unwrap() = until + SignedDuration::from_secs(1);
+        assert_eq!(desk.check("dga1.test").await["status"], "available");
+        let (status, created) = desk
+            .call(
+                Method::POST,
+                "/api/v1/domains",
+                &desk.registrar_user,
+                Some(register("dga1.test")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{backend:?} {created}");
+    }
+}
