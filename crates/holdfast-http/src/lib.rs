@@ -44,7 +44,8 @@ pub struct AppState {
         api::list_users, api::create_user, api::issue_token, api::list_tokens, api::revoke_token,
         api::list_tlds, api::create_tld, api::list_registrars, api::create_registrar,
         api::list_audit, api::verify_audit,
-        registry_api::set_sinkhole,
+        registry_api::set_sinkhole, registry_api::import_zone, registry_api::export_zone,
+        registry_api::assign_sponsors,
         registry_api::decide_action, registry_api::list_actions, registry_api::get_action,
         registry_api::action_names, registry_api::approve_action, registry_api::undo_action,
         registry_api::check_name, registry_api::get_domain, registry_api::create_domain,
@@ -125,6 +126,20 @@ pub fn router(state: AppState) -> Router {
             get(api::list_registrars).post(api::create_registrar),
         )
         .route("/tlds/{id}/sinkhole", put(registry_api::set_sinkhole))
+        .route(
+            "/tlds/{id}/sponsors",
+            post(
+                registry_api::assign_sponsors
+                    .layer(DefaultBodyLimit::max(registry_api::MAX_ACTION_BODY_BYTES)),
+            ),
+        )
+        .route(
+            "/tlds/{id}/zone",
+            get(registry_api::export_zone).post(
+                registry_api::import_zone
+                    .layer(DefaultBodyLimit::max(registry_api::MAX_ZONE_BODY_BYTES)),
+            ),
+        )
         .route(
             "/actions",
             get(registry_api::list_actions).post(

@@ -2,14 +2,19 @@
 //! registration guard, the registry's own domain operations, and sinkhole hosts.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use holdfast_model::{ActionKind, DomainName, DsRecord, EppStatusSet};
 use holdfast_service::{
     Action, ActionItem, ActionRequest, Availability, DomainOperation, DomainView, NameCheck,
+    ZoneImport,
 };
+use http_body_util::BodyExt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -577,4 +582,178 @@ pub async fn set_sinkhole(
         hosts: hosts.iter().map(|host| host.as_str().to_owned()).collect(),
         reason: request.reason,
     }))
+}
+
+/// The largest zone file an import takes.
+pub const MAX_ZONE_BODY_BYTES: usize = 1024 * 1024 * 1024;
+
+/// What a zone import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneImportOut {
+    pub tld: String,
+    pub lines: usize,
+    /// Names newly registered; names already registered keep what they have.
+    pub domains: u64,
+    pub nameservers: u64,
+    pub ds: u64,
+    pub glue: u64,
+    /// Records that are not delegation data and were skipped.
+    pub skipped: u64,
+    /// The first skipped records, each with its line.
+    pub warnings: Vec<String>,
+}
+
+impl From<ZoneImport> for ZoneImportOut {
+    fn from(import: ZoneImport) -> ZoneImportOut {
+        ZoneImportOut {
+            tld: import.tld.as_str().to_owned(),
+            lines: import.lines,
+            domains: import.domains,
+            nameservers: import.nameservers,
+            ds: import.ds,
+            glue: import.glue,
+            skipped: import.skipped,
+            warnings: import.warnings,
+        }
+    }
+}
+
+/// Why a zone is imported.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneQuery {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Imports an RFC 1035 zone file into a TLD (admins): delegations, DS, glue, apex. All or
+/// nothing; an error names the line.
+#[utoipa::path(post, path = "/api/v1/tlds/{id}/zone", tag = "registry", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "TLD id"), ZoneQuery),
+    request_body(content = String, content_type = "text/dns", description = "The zone file"),
+    responses((status = 200, description = "Imported", body = ZoneImportOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such TLD", body = ErrorEnvelope),
+        (status = 422, description = "The zone file is wrong; the error names the line", body = ErrorEnvelope)))]
+pub async fn import_zone(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<ZoneQuery>,
+    body: Body,
+) -> ApiResult<ZoneImportOut> {
+    let spooled = spool(body).await?;
+    let import = state
+        .service
+        .import_zone(&actor, id, spooled, &query.reason, state.clock.now())
+        .await?;
+    Ok(Json(import.into()))
+}
+
+/// Writes a request body to an unnamed temporary file, so that a long import reads it at disk
+/// speed and the client is not held to the database's pace.
+async fn spool(body: Body) -> Result<std::fs::File, ApiError> {
+    let failed = |error: std::io::Error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("spooling the upload failed: {error}"),
+        )
+    };
+    let file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await
+        .map_err(|error| failed(std::io::Error::other(error)))?
+        .map_err(failed)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            if too_large(&error) {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the body is larger than this endpoint accepts",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed",
+                    format!("reading the upload failed: {error}"),
+                )
+            }
+        })?;
+        if let Ok(chunk) = frame.into_data() {
+            file.write_all(&chunk).await.map_err(failed)?;
+        }
+    }
+    file.flush().await.map_err(failed)?;
+    let mut file = file.into_std().await;
+    std::io::Seek::rewind(&mut file).map_err(failed)?;
+    Ok(file)
+}
+
+/// Whether a body failed because it passed the endpoint's size limit.
+fn too_large(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// The zone a TLD publishes now, in RFC 1035 form.
+#[utoipa::path(get, path = "/api/v1/tlds/{id}/zone", tag = "registry", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "TLD id")),
+    responses((status = 200, description = "The zone file", body = String, content_type = "text/dns"),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such TLD the caller may see", body = ErrorEnvelope),
+        (status = 409, description = "No zone imported yet", body = ErrorEnvelope)))]
+pub async fn export_zone(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let zone = state.service.export_zone(&actor, id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/dns")], zone).into_response())
+}
+
+/// How many names changed sponsor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SponsorsOut {
+    pub changed: u64,
+}
+
+/// Assigns sponsoring registrars from a CSV of `name,registrar` (IANA id or exact name) to
+/// names of a TLD (admins). All or nothing; an error names the line.
+#[utoipa::path(post, path = "/api/v1/tlds/{id}/sponsors", tag = "registry", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "TLD id"), ZoneQuery),
+    request_body(content = String, content_type = "text/csv", description = "name,registrar lines"),
+    responses((status = 200, description = "Assigned", body = SponsorsOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such TLD", body = ErrorEnvelope),
+        (status = 422, description = "A line is wrong; the error names it", body = ErrorEnvelope)))]
+pub async fn assign_sponsors(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<ZoneQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<SponsorsOut> {
+    let csv = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "csv",
+            "must be UTF-8 text",
+        )
+    })?;
+    let changed = state
+        .service
+        .assign_sponsors(&actor, id, csv, &query.reason, state.clock.now())
+        .await?;
+    Ok(Json(SponsorsOut { changed }))
 }

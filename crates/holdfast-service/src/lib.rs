@@ -9,6 +9,7 @@ mod domains;
 mod error;
 mod registry;
 mod secret;
+mod zone;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
 pub use actions::ActionRequest;
@@ -19,6 +20,7 @@ pub use error::ServiceError;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use registry::NewRegistrarRequest;
+pub use zone::{EXPORT_TTL, ZoneImport};
 
 use holdfast_model::audit::AuditEvent;
 use holdfast_model::org::{Actor, OrgKind, Permission};

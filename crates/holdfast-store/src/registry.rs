@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use holdfast_model::{DomainName, DsRecord, EppStatus, EppStatusSet, Soa};
+use holdfast_model::{Delegation, DomainName, DsRecord, EppStatus, EppStatusSet, Glue, Soa};
 use jiff::Timestamp;
 
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
@@ -401,5 +401,109 @@ impl Tx {
                 })
             })
             .collect()
+    }
+}
+
+impl Tx {
+    /// Every delegation a TLD publishes (registered names not on hold, with name servers), by
+    /// name, with their DS records.
+    pub async fn published_delegations(&mut self, tld_id: i64) -> Result<Vec<Delegation>> {
+        let hosts: Vec<(String, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT n.domain, n.host FROM domain_ns n JOIN domains d ON d.name = n.domain \
+             WHERE d.tld_id = $1 AND d.statuses NOT LIKE '%Hold%' ORDER BY n.domain, n.host"
+        )
+        .bind(tld_id)
+        .fetch_all(conn)
+        .await)?;
+        let records: Vec<(String, i64, i64, i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest FROM domain_ds s \
+             JOIN domains d ON d.name = s.domain \
+             WHERE d.tld_id = $1 AND d.statuses NOT LIKE '%Hold%' \
+             ORDER BY s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest"
+        )
+        .bind(tld_id)
+        .fetch_all(conn)
+        .await)?;
+        let mut delegations: Vec<Delegation> = Vec::new();
+        for (domain, host) in hosts {
+            let host = name("name server", &host)?;
+            match delegations.last_mut() {
+                Some(last) if last.name.as_str() == domain => last.nameservers.push(host),
+                _ => delegations.push(Delegation {
+                    name: name("domain", &domain)?,
+                    nameservers: vec![host],
+                    ds: Vec::new(),
+                }),
+            }
+        }
+        let mut by_domain: std::collections::HashMap<String, Vec<DsRecord>> =
+            std::collections::HashMap::new();
+        for (domain, key_tag, algorithm, digest_type, digest) in records {
+            by_domain.entry(domain).or_default().push(ds_record(
+                key_tag,
+                algorithm,
+                digest_type,
+                digest,
+            )?);
+        }
+        for delegation in &mut delegations {
+            if let Some(ds) = by_domain.remove(delegation.name.as_str()) {
+                delegation.ds = ds;
+            }
+        }
+        Ok(delegations)
+    }
+
+    /// Every glue host of a TLD with its addresses, by host.
+    pub async fn tld_glue(&mut self, tld_id: i64) -> Result<Vec<Glue>> {
+        let rows: Vec<(String, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT host, address FROM glue WHERE tld_id = $1 ORDER BY host, address"
+        )
+        .bind(tld_id)
+        .fetch_all(conn)
+        .await)?;
+        let mut glue: Vec<Glue> = Vec::new();
+        for (host, address) in rows {
+            let address = address.parse().map_err(|_| StoreError::Corrupt {
+                what: "glue address",
+                value: address.clone(),
+            })?;
+            match glue.last_mut() {
+                Some(last) if last.host.as_str() == host => last.addresses.push(address),
+                _ => glue.push(Glue {
+                    host: name("glue host", &host)?,
+                    addresses: vec![address],
+                }),
+            }
+        }
+        Ok(glue)
+    }
+}
+
+impl Tx {
+    /// Sets the sponsoring registrar of registered names of a TLD; returns how many changed.
+    /// Names not registered in the TLD are left out (the caller checks them first).
+    pub async fn set_sponsors(
+        &mut self,
+        tld_id: i64,
+        sponsors: &[(DomainName, i64)],
+    ) -> Result<u64> {
+        let mut changed = 0;
+        for chunk in sponsors.chunks(CHUNK) {
+            let sql = multi_row(
+                "UPDATE domains SET registrar_id = v.column2 FROM (VALUES",
+                3,
+                chunk.len(),
+                ") AS v WHERE domains.name = v.column1 AND domains.tld_id = v.column3",
+            );
+            changed += on!(self, |conn| {
+                let mut query = sqlx::query(sql);
+                for (name, registrar) in chunk {
+                    query = query.bind(name.as_str()).bind(*registrar).bind(tld_id);
+                }
+                query.execute(conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(changed)
     }
 }

@@ -56,7 +56,10 @@ fn crates_depend_only_along_the_allowed_edges() {
         ("holdfast-model", &[]),
         ("holdfast-store", &["holdfast-model"]),
         ("holdfast-dns", &["holdfast-model"]),
-        ("holdfast-service", &["holdfast-model", "holdfast-store"]),
+        (
+            "holdfast-service",
+            &["holdfast-model", "holdfast-store", "holdfast-dns"],
+        ),
         ("holdfast-http", &["holdfast-model", "holdfast-service"]),
         (
             "holdfast",
