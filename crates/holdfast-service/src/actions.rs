@@ -396,6 +396,25 @@ impl Service {
         }
     }
 
+    /// Marks blocks whose end date has passed as lifted, with an audit entry; returns how many.
+    /// (A passed block stops guarding registration at its end date whether or not this ran.)
+    pub async fn lift_expired_blocks(&self, now: Timestamp) -> Result<usize> {
+        let mut tx = self.store.write().await?;
+        let names = tx.lift_expired_blocks(now).await?;
+        if !names.is_empty() {
+            let change = Change {
+                org_id: None,
+                action: "block.lift",
+                subject: format!("blocks:{}", names.len()),
+                reason: "the end date passed",
+                details: json!({ "names": names.len(), "first_names": names.iter().take(20).collect::<Vec<_>>() }),
+            };
+            record(&mut tx, None, now, change).await?;
+        }
+        tx.commit().await?;
+        Ok(names.len())
+    }
+
     /// Runs every action a stop left half-done, one after the other.
     pub async fn resume_actions(&self, clock: &dyn Clock) -> Result<usize> {
         let unfinished = self.store.read().await?.unfinished_actions().await?;

@@ -1,7 +1,10 @@
 //! First start: the installation's admin, and on request a demo installation with every role.
 
+use std::net::IpAddr;
+
 use holdfast_model::org::{Actor, OrgKind, Role};
-use holdfast_store::{NewUser, Tx};
+use holdfast_model::{DomainName, DsRecord, EppStatusSet, Soa};
+use holdfast_store::{NewRegistrar, NewUser, Tx};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
@@ -72,12 +75,17 @@ impl Service {
         }
         let password_hash = hash_password(DEMO_PASSWORD)?;
         let mut users = Vec::new();
+        let mut tld_id = None;
+        let mut registrar_org = None;
         for (name, kind, email) in DEMO_ORGS {
             let org_id =
                 create_org_with_user(&mut tx, now, (name, kind, email), Some(&password_hash))
                     .await?;
+            if kind == OrgKind::Registrar {
+                registrar_org = Some(org_id);
+            }
             if kind == OrgKind::Registry {
-                tx.insert_tld("demo", org_id, now).await?;
+                tld_id = Some(tx.insert_tld("demo", org_id, now).await?);
                 let change = Change {
                     org_id: Some(org_id),
                     action: "tld.create",
@@ -89,6 +97,9 @@ impl Service {
             }
             users.push((kind.role(), email.to_owned()));
         }
+        if let Some(tld_id) = tld_id {
+            fill_demo_tld(&mut tx, tld_id, registrar_org, now).await?;
+        }
         let admin = tx
             .user_by_email(ADMIN_EMAIL)
             .await?
@@ -98,6 +109,128 @@ impl Service {
         tx.commit().await?;
         Ok(Some(DemoInstall { admin_token, users }))
     }
+}
+
+/// How many names the demo TLD holds.
+pub const DEMO_NAMES: usize = 1000;
+
+/// The demo's sinkhole hosts (outside the TLD: no glue needed).
+pub const DEMO_SINKHOLE: [&str; 2] = [
+    "ns1.sinkhole.holdfast.example",
+    "ns2.sinkhole.holdfast.example",
+];
+
+fn demo_name(text: &str) -> Result<DomainName> {
+    DomainName::parse(text).map_err(|error| crate::ServiceError::Internal {
+        what: format!("demo name {text}: {error}"),
+    })
+}
+
+/// Fills the demo TLD: its apex, [`DEMO_NAMES`] delegated names (every fifth with a DS record,
+/// every tenth served by its own name servers with glue) sponsored by the demo registrar, an
+/// internal registrar for created names, and the sinkhole hosts.
+async fn fill_demo_tld(
+    tx: &mut Tx,
+    tld_id: i64,
+    registrar_org: Option<i64>,
+    now: Timestamp,
+) -> Result<()> {
+    let registrar = |name, iana_id, org_id, internal| NewRegistrar {
+        name,
+        iana_id,
+        org_id,
+        abuse_email: "abuse@registrar.demo.example",
+        abuse_phone: "+1.5555550100",
+        internal,
+        created_at: now,
+    };
+    let sponsor = tx
+        .insert_registrar(&registrar(
+            "Demo Registrar",
+            Some(9995),
+            registrar_org,
+            false,
+        ))
+        .await?;
+    tx.insert_registrar(&registrar(
+        "Demo Registry's own registrar",
+        None,
+        None,
+        true,
+    ))
+    .await?;
+    let soa = Soa {
+        mname: demo_name("ns1.nic.demo")?,
+        rname: demo_name("hostmaster.nic.demo")?,
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expire: 604_800,
+        minimum: 300,
+    };
+    let apex_ns = [demo_name("ns1.nic.demo")?, demo_name("ns2.nic.demo")?];
+    tx.set_tld_apex(tld_id, &soa, &apex_ns).await?;
+    let sinkhole = DEMO_SINKHOLE
+        .iter()
+        .map(|host| demo_name(host))
+        .collect::<Result<Vec<_>>>()?;
+    tx.set_tld_sinkhole(tld_id, &sinkhole).await?;
+    const WORDS: [&str; 8] = [
+        "shop", "bank", "mail", "cloud", "news", "pay", "login", "photo",
+    ];
+    let external = [
+        demo_name("ns1.dns-host.example")?,
+        demo_name("ns2.dns-host.example")?,
+    ];
+    let mut names = Vec::with_capacity(DEMO_NAMES);
+    let mut nameservers = Vec::with_capacity(DEMO_NAMES * 2);
+    let mut ds = Vec::new();
+    let mut glue = vec![
+        (apex_ns[0].clone(), IpAddr::from([127, 0, 0, 1])),
+        (apex_ns[1].clone(), IpAddr::from([127, 0, 0, 2])),
+    ];
+    for index in 0..DEMO_NAMES {
+        let name = demo_name(&format!("{}{index}.demo", WORDS[index % WORDS.len()]))?;
+        if index % 10 == 0 {
+            for (number, host) in ["ns1", "ns2"].into_iter().enumerate() {
+                let host = demo_name(&format!("{host}.{name}"))?;
+                let octet = u8::try_from(index % 250).unwrap_or(0);
+                glue.push((
+                    host.clone(),
+                    IpAddr::from([192, 0, 2 + u8::from(number == 1), octet]),
+                ));
+                nameservers.push((name.clone(), host));
+            }
+        } else {
+            nameservers.extend(external.iter().map(|host| (name.clone(), host.clone())));
+        }
+        if index % 5 == 0 {
+            let key_tag = u16::try_from(index).unwrap_or(0);
+            ds.push((
+                name.clone(),
+                DsRecord {
+                    key_tag,
+                    algorithm: 13,
+                    digest_type: 2,
+                    digest: format!("{:064X}", index + 1),
+                },
+            ));
+        }
+        names.push(name);
+    }
+    tx.insert_domains(tld_id, &names, Some(sponsor), EppStatusSet::OK, now)
+        .await?;
+    tx.insert_nameservers(&nameservers).await?;
+    tx.insert_ds(&ds).await?;
+    tx.insert_glue(tld_id, &glue).await?;
+    let change = Change {
+        org_id: None,
+        action: "tld.demo_fill",
+        subject: "tld:demo".to_owned(),
+        reason: "demo installation",
+        details: json!({ "names": DEMO_NAMES, "ds": ds.len(), "sinkhole": DEMO_SINKHOLE }),
+    };
+    record(tx, None, now, change).await
 }
 
 async fn create_org_with_user(

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::Value;
 
 /// A connection to the API.
@@ -47,6 +47,37 @@ impl Client {
         self.answer(path, request.send_json(body))
     }
 
+    /// PUT `body` as JSON to `path`.
+    pub fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let request = self.authorize(self.agent.put(format!("{}{path}", self.url)));
+        self.answer(path, request.send_json(body))
+    }
+
+    /// POST a file to `path` as `content_type`, streaming it.
+    pub fn post_file(
+        &self,
+        path: &str,
+        content_type: &str,
+        file: std::fs::File,
+    ) -> anyhow::Result<Value> {
+        let request = self.authorize(self.agent.post(format!("{}{path}", self.url)));
+        let response = request
+            .header("Content-Type", content_type)
+            .send(ureq::SendBody::from_owned_reader(file));
+        self.answer(path, response)
+    }
+
+    /// GET `path` as text of any size (a zone file, say).
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let request = self.authorize(self.agent.get(format!("{}{path}", self.url)));
+        let (status, text) = self.read(path, request.call())?;
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(self.refusal(status, &text))
+        }
+    }
+
     /// DELETE `path`.
     pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
         let request = self.authorize(self.agent.delete(format!("{}{path}", self.url)));
@@ -58,36 +89,44 @@ impl Client {
         path: &str,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> anyhow::Result<Value> {
+        let (status, text) = self.read(path, response)?;
+        if !status.is_success() {
+            return Err(self.refusal(status, &text));
+        }
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).with_context(|| format!("the answer to {path} is not JSON"))
+    }
+
+    fn read(
+        &self,
+        path: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<(ureq::http::StatusCode, String)> {
         let mut response =
             response.with_context(|| format!("cannot reach Holdfast at {}", self.url))?;
-        let status = response.status();
         let text = response
             .body_mut()
+            .with_config()
+            .limit(u64::MAX)
             .read_to_string()
             .with_context(|| format!("reading the answer to {path}"))?;
-        let value: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .with_context(|| format!("the answer to {path} is not JSON"))?
-        };
-        if status.is_success() {
-            return Ok(value);
-        }
+        Ok((response.status(), text))
+    }
+
+    /// The error a refused request reports: the API's code, field and message.
+    fn refusal(&self, status: ureq::http::StatusCode, text: &str) -> anyhow::Error {
         if status == 401 && self.token.is_none() {
-            bail!("set HOLDFAST_TOKEN (or --token) to an API token");
+            return anyhow::anyhow!("set HOLDFAST_TOKEN (or --token) to an API token");
         }
+        let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         let error = &value["error"];
         let message = error["message"].as_str().unwrap_or("no message");
+        let code = error["code"].as_str().unwrap_or("error");
         match error["field"].as_str() {
-            Some(field) => bail!(
-                "{} ({status}): {field}: {message}",
-                error["code"].as_str().unwrap_or("error")
-            ),
-            None => bail!(
-                "{} ({status}): {message}",
-                error["code"].as_str().unwrap_or("error")
-            ),
+            Some(field) => anyhow::anyhow!("{code} ({status}): {field}: {message}"),
+            None => anyhow::anyhow!("{code} ({status}): {message}"),
         }
     }
 }

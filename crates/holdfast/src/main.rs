@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod registry_cli;
 mod serve;
 
 use std::net::SocketAddr;
@@ -65,6 +66,16 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Act on names: holdfast act ACTION NAME… --reason TEXT; or undo, approve, show, list.
+    Act(registry_cli::ActArgs),
+    /// The registration guard: is a name available, registered, blocked or not ours?
+    Check { name: String },
+    /// Load registry data.
+    #[command(subcommand)]
+    Import(registry_cli::ImportCommand),
+    /// TLD zones.
+    #[command(subcommand)]
+    Zone(registry_cli::ZoneCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +190,15 @@ enum TldCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Set the sinkhole hosts redirect and create delegate names to (admins).
+    Sinkhole {
+        #[arg(long)]
+        tld: String,
+        #[arg(required = true)]
+        hosts: Vec<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,6 +307,16 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             "/api/v1/tlds",
             &json!({ "name": name, "org_id": org, "reason": reason }),
         )?,
+        Command::Tld(TldCommand::Sinkhole { tld, hosts, reason }) => {
+            registry_cli::sinkhole(&client, &tld, hosts, reason)?
+        }
+        Command::Act(args) => registry_cli::act(&client, args)?,
+        Command::Check { name } => {
+            let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            client.get(&format!("/api/v1/check/{name}"))?
+        }
+        Command::Import(command) => registry_cli::import(&client, command)?,
+        Command::Zone(command) => registry_cli::zone(&client, command)?,
         Command::Registrar(RegistrarCommand::List) => client.get("/api/v1/registrars")?,
         Command::Registrar(RegistrarCommand::Create {
             name,

@@ -58,6 +58,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    tokio::spawn(background(service.clone(), clock.clone()));
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -68,6 +70,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     store.close().await;
     Ok(())
+}
+
+/// The server's own work: finish actions a stop left half-done, then lift blocks whose end date
+/// passed, every minute.
+async fn background(service: Service, clock: Arc<dyn Clock>) {
+    match service.resume_actions(clock.as_ref()).await {
+        Ok(0) => {}
+        Ok(resumed) => tracing::info!(resumed, "finished actions a stop left half-done"),
+        Err(error) => tracing::error!(%error, "resuming actions failed"),
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(error) = service.lift_expired_blocks(clock.now()).await {
+            tracing::error!(%error, "lifting expired blocks failed");
+        }
+    }
 }
 
 /// Writes a token to `data/name`, readable only by the owner.

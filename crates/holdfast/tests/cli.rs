@@ -157,8 +157,9 @@ async fn serve_demo_answers_and_the_client_commands_work() {
         &[
             "registrar",
             "create",
-            "Demo Own Registrar",
-            "--internal",
+            "Another Registrar",
+            "--iana-id",
+            "4242",
             "--abuse-email",
             "abuse@nic.demo",
             "--abuse-phone",
@@ -232,6 +233,291 @@ async fn serve_demo_answers_and_the_client_commands_work() {
         text(&whoami).contains("admin@localhost"),
         "{}",
         text(&whoami)
+    );
+    again.stop();
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", text(output));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("not JSON: {}", text(output)))
+}
+
+fn count(action: &serde_json::Value, result: &str) -> i64 {
+    action["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["result"] == result)
+        .map_or(0, |r| r["count"].as_i64().unwrap())
+}
+
+/// Runs `named-checkzone` on a zone file of `tld`; panics with its report if it refuses it.
+fn named_checkzone(tld: &str, path: &Path) {
+    let output = Command::new("named-checkzone")
+        .args(["-i", "local", "-k", "fail", tld])
+        .arg(path)
+        .output()
+        .expect("named-checkzone (Debian bind9-utils; scripts/test installs it)");
+    assert!(
+        output.status.success(),
+        "named-checkzone: {}",
+        text(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_commands_act_undo_guard_import_and_export() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let token = std::fs::read_to_string(data.path().join("demo-token")).unwrap();
+    let token = token.trim();
+
+    assert_eq!(
+        json(&server.cli(token, &["check", "shop0.demo"]))["status"],
+        "registered"
+    );
+    assert_eq!(
+        json(&server.cli(token, &["check", "Fresh.DEMO."]))["status"],
+        "available"
+    );
+
+    let zone = data.path().join("demo.zone");
+    let exported = server.cli(
+        token,
+        &[
+            "zone",
+            "export",
+            "--tld",
+            "demo",
+            "-o",
+            zone.to_str().unwrap(),
+        ],
+    );
+    assert!(exported.status.success(), "{}", text(&exported));
+    named_checkzone("demo", &zone);
+    let before = std::fs::read_to_string(&zone).unwrap();
+    assert_eq!(
+        before.matches(" NS ").count(),
+        2 + 2 * 1000,
+        "apex and 1,000 delegations"
+    );
+    assert!(before.contains("shop0.demo."));
+
+    // Hold two names (one given as a subdomain): they leave the zone; undo brings them back.
+    let names = data.path().join("names.txt");
+    std::fs::write(
+        &names,
+        "# reported by CERT\nwww.shop0.demo, phishing\nbank1.demo\n\n",
+    )
+    .unwrap();
+    let held = json(&server.cli(
+        token,
+        &[
+            "act",
+            "hold",
+            "--from-file",
+            names.to_str().unwrap(),
+            "--reason",
+            "phishing kit",
+            "--case",
+            "CASE-1",
+        ],
+    ));
+    assert_eq!(
+        (held["state"].as_str(), count(&held, "applied")),
+        (Some("applied"), 2),
+        "{held}"
+    );
+    server.cli(
+        token,
+        &[
+            "zone",
+            "export",
+            "--tld",
+            "demo",
+            "-o",
+            zone.to_str().unwrap(),
+        ],
+    );
+    let after = std::fs::read_to_string(&zone).unwrap();
+    assert!(
+        !after.contains("\nshop0.demo.") && !after.contains("\nbank1.demo."),
+        "held names leave the zone"
+    );
+    named_checkzone("demo", &zone);
+    let id = held["id"].to_string();
+    let undone = json(&server.cli(token, &["act", "undo", &id, "--reason", "wrong case"]));
+    assert_eq!(
+        (undone["state"].as_str(), undone["undone"].as_i64()),
+        (Some("undone"), Some(2))
+    );
+    server.cli(
+        token,
+        &[
+            "zone",
+            "export",
+            "--tld",
+            "demo",
+            "-o",
+            zone.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&zone).unwrap(), before);
+
+    // Bad input is refused naming the field.
+    let refused = server.cli(
+        token,
+        &[
+            "act",
+            "block",
+            "dga.demo",
+            "--reason",
+            "x",
+            "--until",
+            "2001-01-01",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused).contains("until"), "{}", text(&refused));
+
+    // A new TLD from a zone file; a wrong line is named.
+    let orgs = json(&server.cli(token, &["org", "list"]));
+    let registry = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "registry")
+        .unwrap()["id"]
+        .to_string();
+    json(&server.cli(token, &["tld", "create", "lab", "--org", &registry]));
+    let lab = data.path().join("lab.zone");
+    std::fs::write(&lab, "$ORIGIN lab.\n$TTL 3600\n@ SOA ns1.nic.lab. hostmaster.nic.lab. 1 3600 600 604800 300\n@ NS ns1.nic.lab.\nns1.nic.lab. A 192.0.2.53\nalpha NS ns1.host.example.\nbeta NS ns1.beta\nns1.beta A 192.0.2.1\nbeta DS 12345 13 2 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789\ngamma NS ns1.host.example. (\n").unwrap();
+    let bad = server.cli(
+        token,
+        &["import", "zone", "--tld", "lab", lab.to_str().unwrap()],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("line 10"), "{}", text(&bad));
+    assert_eq!(
+        json(&server.cli(token, &["check", "alpha.lab"]))["status"],
+        "available",
+        "nothing half-imported"
+    );
+    let good = std::fs::read_to_string(&lab).unwrap().replace(" (\n", "\n");
+    std::fs::write(&lab, good).unwrap();
+    let imported = json(&server.cli(
+        token,
+        &["import", "zone", "--tld", "lab", lab.to_str().unwrap()],
+    ));
+    assert_eq!(
+        (
+            imported["domains"].as_i64(),
+            imported["ds"].as_i64(),
+            imported["glue"].as_i64()
+        ),
+        (Some(3), Some(1), Some(2)),
+        "{imported}"
+    );
+    let csv = data.path().join("sponsors.csv");
+    std::fs::write(
+        &csv,
+        "name,registrar\nalpha.lab,9995\nbeta.lab,Demo Registrar\n",
+    )
+    .unwrap();
+    assert_eq!(
+        json(&server.cli(
+            token,
+            &["import", "sponsors", "--tld", "lab", csv.to_str().unwrap()]
+        ))["changed"],
+        2
+    );
+    std::fs::write(&csv, "alpha.lab,9995\nbeta.lab,Nobody\n").unwrap();
+    let wrong = server.cli(
+        token,
+        &["import", "sponsors", "--tld", "lab", csv.to_str().unwrap()],
+    );
+    assert!(text(&wrong).contains("line 2"), "{}", text(&wrong));
+    let lab_out = data.path().join("lab.out");
+    server.cli(
+        token,
+        &[
+            "zone",
+            "export",
+            "--tld",
+            "lab",
+            "-o",
+            lab_out.to_str().unwrap(),
+        ],
+    );
+    named_checkzone("lab", &lab_out);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_action_killed_halfway_finishes_after_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let token = std::fs::read_to_string(data.path().join("demo-token")).unwrap();
+    let token = token.trim().to_owned();
+    let names = data.path().join("dga.txt");
+    let list: String = (0..100_000).map(|i| format!("dga{i:06}.demo\n")).collect();
+    std::fs::write(&names, list).unwrap();
+    let decided = json(&server.cli(
+        &token,
+        &[
+            "act",
+            "block",
+            "--from-file",
+            names.to_str().unwrap(),
+            "--reason",
+            "DGA",
+            "--until",
+            "2099-01-01",
+            "--no-wait",
+        ],
+    ));
+    let id = decided["id"].as_i64().unwrap();
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let store = holdfast_store::Store::open_data_dir(data.path())
+        .await
+        .unwrap();
+    let halfway = store
+        .read()
+        .await
+        .unwrap()
+        .action(id)
+        .await
+        .unwrap()
+        .unwrap();
+    store.close().await;
+    let pending = halfway
+        .counts
+        .iter()
+        .find(|(r, _)| *r == holdfast_store::ItemResult::Pending)
+        .map_or(0, |(_, n)| *n);
+    assert!(
+        pending > 0,
+        "the kill came after the action finished; nothing to resume: {halfway:?}"
+    );
+    assert_eq!(halfway.total, 100_000);
+
+    let again = Server::start(data.path());
+    let mut action = serde_json::Value::Null;
+    for _ in 0..600 {
+        action = json(&again.cli(&token, &["act", "show", &id.to_string()]));
+        if action["state"] == "applied" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(action["state"], "applied", "{action}");
+    assert_eq!(count(&action, "applied"), 100_000, "{action}");
+    assert_eq!(
+        json(&again.cli(&token, &["check", "dga099999.demo"]))["status"],
+        "blocked"
     );
     again.stop();
 }
