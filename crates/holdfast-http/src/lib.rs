@@ -45,7 +45,7 @@ pub struct AppState {
         api::list_tlds, api::create_tld, api::list_registrars, api::create_registrar,
         api::list_audit, api::verify_audit,
         registry_api::set_sinkhole, registry_api::import_zone, registry_api::export_zone,
-        registry_api::assign_sponsors,
+        registry_api::assign_sponsors, registry_api::set_dns,
         registry_api::decide_action, registry_api::list_actions, registry_api::get_action,
         registry_api::action_names, registry_api::approve_action, registry_api::undo_action,
         registry_api::check_name, registry_api::get_domain, registry_api::create_domain,
@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
             get(api::list_registrars).post(api::create_registrar),
         )
         .route("/tlds/{id}/sinkhole", put(registry_api::set_sinkhole))
+        .route("/tlds/{id}/dns", put(registry_api::set_dns))
         .route(
             "/tlds/{id}/sponsors",
             post(

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use holdfast_model::{ActionKind, DomainName, DsRecord, EppStatusSet};
 use holdfast_service::{
     Action, ActionItem, ActionRequest, Availability, DomainOperation, DomainView, NameCheck,
-    ZoneImport,
+    PrimaryRequest, ZoneImport,
 };
 use http_body_util::BodyExt;
 use jiff::Timestamp;
@@ -756,4 +756,66 @@ pub async fn assign_sponsors(
         .assign_sponsors(&actor, id, csv, &query.reason, state.clock.now())
         .await?;
     Ok(Json(SponsorsOut { changed }))
+}
+
+/// Where a TLD is published: an RFC 2136 primary with its TSIG key, or (all fields absent) the
+/// embedded server.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsIn {
+    /// `ip:port` of the primary; absent for the embedded server.
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub tsig_name: Option<String>,
+    /// The hmac-sha256 secret, base64.
+    #[serde(default)]
+    pub tsig_secret: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Sets where a TLD's DNS is published (admins). One mechanism per TLD: a primary that also
+/// reloads the zone from a file loses the updates.
+#[utoipa::path(put, path = "/api/v1/tlds/{id}/dns", tag = "registry", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "TLD id")),
+    request_body = DnsIn,
+    responses((status = 204, description = "Set"),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such TLD", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+pub async fn set_dns(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<DnsIn>,
+) -> Result<StatusCode, ApiError> {
+    let primary = match (request.server, request.tsig_name, request.tsig_secret) {
+        (None, None, None) => None,
+        (Some(server), Some(tsig_name), Some(tsig_secret)) => Some(PrimaryRequest {
+            server,
+            tsig_name,
+            tsig_secret,
+        }),
+        (server, name, _) => {
+            let missing = if server.is_none() {
+                "server"
+            } else if name.is_none() {
+                "tsig_name"
+            } else {
+                "tsig_secret"
+            };
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                missing,
+                "a primary needs server, tsig_name and tsig_secret together",
+            ));
+        }
+    };
+    state
+        .service
+        .set_dns_primary(&actor, id, primary, &request.reason, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -243,7 +243,8 @@ impl Desk {
 
     /// Waits until the action is neither applying nor undoing.
     async fn settle(&self, id: i64) -> Value {
-        for _ in 0..2000 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
             let (_, action) = self
                 .call(
                     Method::GET,

@@ -247,6 +247,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/registrars",                     [200, 200, 200, 403, 403, 401]),
         (Method::POST,   "/api/v1/registrars",                     [201, 403, 403, 403, 403, 401]),
         (Method::PUT,    "/api/v1/tlds/{tld}/sinkhole",            [200, 403, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/tlds/{tld}/dns",                 [204, 403, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/tlds/{tld}/zone",                [422, 403, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/tlds/{tld}/zone",                [409, 409, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/tlds/{tld}/sponsors",            [422, 403, 403, 403, 403, 401]),
@@ -270,7 +271,9 @@ fn matrix() -> Vec<Row> {
 fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
     let registry = app.registry;
     if *method == Method::PUT {
-        return Some(if path.ends_with("/sinkhole") {
+        return Some(if path.ends_with("/dns") {
+            json!({})
+        } else if path.ends_with("/sinkhole") {
             json!({ "hosts": ["ns1.sinkhole.example"] })
         } else {
             json!({ "nameservers": [format!("ns{n}.example.net")] })

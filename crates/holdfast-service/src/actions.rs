@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use holdfast_model::org::{Actor, Permission, Role};
 use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, Outcome};
@@ -367,6 +368,7 @@ impl Service {
             return Ok(());
         };
         let mut cursor = -1;
+        let mut last_commit = Instant::now();
         loop {
             let now = clock.now();
             let mut tx = self.store.write().await?;
@@ -383,7 +385,11 @@ impl Service {
             let items = tx.next_items(id, undoing, cursor, CHUNK).await?;
             let Some(last) = items.last() else {
                 finish(&mut tx, &action, undoing, now).await?;
+                let sample = tx.last_changed_name(id, undoing).await?;
                 tx.commit().await?;
+                if let Some(sample) = sample.and_then(|name| DomainName::parse(&name).ok()) {
+                    self.measure_effect(id, &sample, last_commit).await?;
+                }
                 return Ok(());
             };
             cursor = last.seq;
@@ -393,6 +399,8 @@ impl Service {
                 apply_chunk(&mut tx, &action, &items, now).await?;
             }
             tx.commit().await?;
+            last_commit = Instant::now();
+            self.names_changed();
         }
     }
 

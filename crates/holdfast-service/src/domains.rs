@@ -265,6 +265,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.names_changed();
         Ok(after_state
             .registration
             .map(|registration| DomainView { name, registration }))

@@ -5,6 +5,7 @@ mod accounts;
 mod actions;
 mod audit;
 mod demo;
+mod dns;
 mod domains;
 mod error;
 mod registry;
@@ -15,6 +16,7 @@ pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserVie
 pub use actions::ActionRequest;
 pub use audit::AuditVerification;
 pub use demo::{DEMO_PASSWORD, DemoInstall};
+pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
@@ -36,6 +38,8 @@ pub struct Service {
     store: Store,
     /// Actions being applied or undone by this process.
     running: actions::Running,
+    /// Publishing to DNS.
+    dns: dns::SharedDns,
 }
 
 impl Service {
@@ -44,6 +48,7 @@ impl Service {
         Service {
             store,
             running: actions::Running::default(),
+            dns: dns::SharedDns::default(),
         }
     }
 

@@ -1066,3 +1066,108 @@ impl Tx {
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 }
+
+/// Where a TLD's DNS is published, when not by the embedded server: an RFC 2136 primary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsPrimary {
+    /// `host:port`.
+    pub server: String,
+    pub tsig_name: String,
+    /// Base64, as in the DNS servers' own configuration.
+    pub tsig_secret: String,
+}
+
+/// A name whose delegation changed and must be published again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsChange {
+    pub seq: i64,
+    pub tld_id: i64,
+    pub name: String,
+}
+
+impl Tx {
+    /// Sets (or, with `None`, clears: the embedded server publishes) a TLD's RFC 2136 primary.
+    pub async fn set_dns_primary(
+        &mut self,
+        tld_id: i64,
+        primary: Option<&DnsPrimary>,
+    ) -> Result<()> {
+        on!(self, |conn| sqlx::query(
+            "UPDATE tlds SET dns_primary = $2, tsig_name = $3, tsig_secret = $4 WHERE id = $1"
+        )
+        .bind(tld_id)
+        .bind(primary.map(|p| p.server.as_str()))
+        .bind(primary.map(|p| p.tsig_name.as_str()))
+        .bind(primary.map(|p| p.tsig_secret.as_str()))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// A TLD's RFC 2136 primary, if it has one.
+    pub async fn dns_primary(&mut self, tld_id: i64) -> Result<Option<DnsPrimary>> {
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = on!(self, |conn| {
+            sqlx::query_as("SELECT dns_primary, tsig_name, tsig_secret FROM tlds WHERE id = $1")
+                .bind(tld_id)
+                .fetch_optional(conn)
+                .await
+        })?;
+        Ok(match row {
+            Some((Some(server), Some(tsig_name), Some(tsig_secret))) => Some(DnsPrimary {
+                server,
+                tsig_name,
+                tsig_secret,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The oldest names waiting to be published, `limit` at most.
+    pub async fn dns_changes(&mut self, limit: i64) -> Result<Vec<DnsChange>> {
+        let rows: Vec<(i64, i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT seq, tld_id, name FROM dns_changes ORDER BY seq LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, tld_id, name)| DnsChange { seq, tld_id, name })
+            .collect())
+    }
+
+    /// Forgets the changes of a TLD up to `seq`, once published.
+    pub async fn published(&mut self, tld_id: i64, seq: i64) -> Result<u64> {
+        Ok(on!(self, |conn| sqlx::query(
+            "DELETE FROM dns_changes WHERE tld_id = $1 AND seq <= $2"
+        )
+        .bind(tld_id)
+        .bind(seq)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+}
+
+impl Tx {
+    /// The last name an action changed (or, `undoing`, restored), to check in DNS.
+    pub async fn last_changed_name(
+        &mut self,
+        action_id: i64,
+        undoing: bool,
+    ) -> Result<Option<String>> {
+        let sql = if undoing {
+            "SELECT name FROM action_items WHERE action_id = $1 AND undo = 'undone' \
+             ORDER BY seq DESC LIMIT 1"
+        } else {
+            "SELECT name FROM action_items WHERE action_id = $1 AND result = 'applied' \
+             ORDER BY seq DESC LIMIT 1"
+        };
+        let row: Option<(String,)> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(action_id)
+            .fetch_optional(conn)
+            .await)?;
+        Ok(row.map(|(name,)| name))
+    }
+}

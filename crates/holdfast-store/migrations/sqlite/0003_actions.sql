@@ -1,6 +1,11 @@
 -- Actions on names as one decision each, with a result and an undo record per name; sinkhole
 -- hosts per TLD; blocks made by actions; the queue of names whose DNS must be re-published.
 ALTER TABLE tlds ADD COLUMN sinkhole_ns TEXT;
+-- Where the TLD's DNS is published: NULL = Holdfast's embedded server; else an RFC 2136 primary
+-- (host:port) with the TSIG key (hmac-sha256) that signs the updates.
+ALTER TABLE tlds ADD COLUMN dns_primary TEXT;
+ALTER TABLE tlds ADD COLUMN tsig_name TEXT;
+ALTER TABLE tlds ADD COLUMN tsig_secret TEXT;
 
 CREATE TABLE actions (
     id               INTEGER PRIMARY KEY,

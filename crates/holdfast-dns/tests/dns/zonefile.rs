@@ -1,6 +1,5 @@
 //! Zone files: parsing tables, errors with their line numbers, the round trip through the writer,
 //! BIND's `named-checkzone` on written zones, and a generated zone of 10,000 delegations.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
