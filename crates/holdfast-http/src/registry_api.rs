@@ -92,7 +92,8 @@ pub struct ActionOut {
     pub applied_at: Option<Timestamp>,
     pub undone_by: Option<i64>,
     pub undone_at: Option<Timestamp>,
-    /// Milliseconds from applied to visible on the authoritative DNS server.
+    /// Milliseconds from applied (or, once undone, from undone) to visible on the
+    /// authoritative DNS server; absent until measured.
     pub effect_ms: Option<i64>,
 }
 

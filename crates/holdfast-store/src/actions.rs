@@ -695,7 +695,7 @@ impl Tx {
     ) -> Result<()> {
         let set = match state {
             ActionState::Applying => "approved_by = COALESCE($3, approved_by)",
-            ActionState::Undoing => "undone_by = $3",
+            ActionState::Undoing => "undone_by = $3, effect_ms = NULL",
             ActionState::Applied => "applied_at = $3",
             ActionState::Undone => "undone_at = $3",
             ActionState::Proposed => "approved_by = NULL, applied_at = $3",

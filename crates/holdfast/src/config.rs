@@ -26,6 +26,9 @@ pub struct Config {
     /// Create the demo installation on first start.
     #[serde(default)]
     pub demo: bool,
+    /// Address (UDP and TCP) of the embedded authoritative DNS server, which serves the TLDs
+    /// that have no RFC 2136 primary straight from the store.
+    pub dns_listen: SocketAddr,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             data: PathBuf::from("holdfast-data"),
             database: None,
             demo: false,
+            dns_listen: SocketAddr::from(([127, 0, 0, 1], 5353)),
         }
     }
 }

@@ -117,6 +117,9 @@ struct ServeArgs {
     /// Database URL instead of the SQLite file: postgres://… or sqlite:…
     #[arg(long)]
     database: Option<String>,
+    /// Address of the embedded DNS server, UDP and TCP (default 127.0.0.1:5353).
+    #[arg(long)]
+    dns_listen: Option<SocketAddr>,
     /// A TOML configuration file.
     #[arg(long, env = "HOLDFAST_CONFIG")]
     config: Option<PathBuf>,
@@ -218,7 +221,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hickory_server=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -246,6 +249,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             if let Some(database) = args.database {
                 config.database = Some(database);
+            }
+            if let Some(dns_listen) = args.dns_listen {
+                config.dns_listen = dns_listen;
             }
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(serve::serve(config))?;

@@ -58,7 +58,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    let udp = tokio::net::UdpSocket::bind(config.dns_listen)
+        .await
+        .with_context(|| format!("listening for DNS on udp {}", config.dns_listen))?;
+    let dns_address = udp.local_addr()?;
+    let tcp = tokio::net::TcpListener::bind(dns_address)
+        .await
+        .with_context(|| format!("listening for DNS on tcp {dns_address}"))?;
+    service.set_embedded_dns(dns_address);
+    let zones = Arc::new(service.zone_data());
+    tokio::spawn(async move {
+        if let Err(error) = holdfast_dns::serve(udp, tcp, zones, std::future::pending()).await {
+            tracing::error!(%error, "the embedded DNS server stopped");
+        }
+    });
+    println!("DNS (embedded, authoritative) on udp+tcp {dns_address}");
     tokio::spawn(background(service.clone(), clock.clone()));
+    let publisher = service.clone();
+    tokio::spawn(async move { publisher.run_publisher().await });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

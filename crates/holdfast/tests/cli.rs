@@ -32,6 +32,8 @@ impl Server {
                 "--demo",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                "--dns-listen",
+                "127.0.0.1:0",
                 "--data",
             ])
             .arg(data)

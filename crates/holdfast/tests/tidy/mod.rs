@@ -68,6 +68,7 @@ fn crates_depend_only_along_the_allowed_edges() {
                 "holdfast-store",
                 "holdfast-service",
                 "holdfast-http",
+                "holdfast-dns",
             ],
         ),
     ];
