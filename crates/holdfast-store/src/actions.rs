@@ -11,7 +11,8 @@ use std::str::FromStr;
 use holdfast_model::{ActionKind, DomainName, DsRecord, Effect, NameState, Registration};
 use jiff::Timestamp;
 
-use crate::registry::{CHUNK, ds_record, insert_chunks, multi_row, name, statuses, statuses_text};
+use crate::bulk::{Bind, Col};
+use crate::registry::{ds_record, name, statuses, statuses_text};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
 /// Where an action stands.
@@ -310,62 +311,6 @@ fn action(row: ActionRow) -> Result<Action> {
     })
 }
 
-/// `$first, $first+1, …` for `count` parameters, as the inside of an `IN (…)`.
-fn placeholders(first: usize, count: usize) -> String {
-    let mut list = String::with_capacity(count * 6);
-    for index in 0..count {
-        if index > 0 {
-            list.push_str(", ");
-        }
-        list.push('$');
-        list.push_str(&(first + index).to_string());
-    }
-    list
-}
-
-/// Runs `$head IN (…names…)` over `names` in chunks of [`CHUNK`], binding `$extra` (if given)
-/// as `$1` before the names; evaluates to the rows affected.
-macro_rules! for_names {
-    ($tx:expr, $names:expr, $head:literal $(, $extra:expr)?) => {{
-        let first = 1 $(+ { let _ = &$extra; 1 })?;
-        let mut affected = 0;
-        for chunk in $names.chunks(CHUNK) {
-            let sql = sqlx::AssertSqlSafe(format!(
-                "{} IN ({})",
-                $head,
-                placeholders(first, chunk.len())
-            ));
-            affected += on!($tx, |conn| {
-                let query = sqlx::query(sql);
-                $(let query = query.bind($extra);)?
-                let mut query = query;
-                for name in chunk {
-                    query = query.bind(name.as_str());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
-        affected
-    }};
-}
-
-/// Fetches rows of `$sql` (which ends in `IN (` + the list + `)` of one chunk of names), binding
-/// `$extra` (if given) as `$1` before the names.
-macro_rules! fetch_for_names {
-    ($tx:expr, $chunk:expr, $sql:expr $(, $extra:expr)?) => {{
-        let sql = sqlx::AssertSqlSafe($sql);
-        on!($tx, |conn| {
-            let query = sqlx::query_as(sql);
-            $(let query = query.bind($extra);)?
-            let mut query = query;
-            for name in $chunk {
-                query = query.bind(name.as_str());
-            }
-            query.fetch_all(conn).await
-        })
-    }};
-}
-
 impl Tx {
     /// Serialises registry writes made by actions: on PostgreSQL a transaction-scoped advisory
     /// lock (SQLite's write transactions are serial already).
@@ -463,22 +408,26 @@ impl Tx {
         .await
         })
         .map_err(insert_error("action"))?;
-        let numbered: Vec<(i64, &NewItem)> = (0..).zip(items).collect();
-        let inserted: Result<u64> = insert_chunks!(
-            self,
-            numbered,
-            "name of an action",
-            "INSERT INTO action_items (action_id, seq, name, result, detail) VALUES",
-            5,
-            "",
-            |query, (seq, item)| query
-                .bind(id)
-                .bind(*seq)
-                .bind(item.name.as_str())
-                .bind(item.result.as_str())
-                .bind(item.detail.as_deref())
-        );
-        inserted?;
+        let rows: Vec<(i64, &str, &str, Option<&str>)> = (0..)
+            .zip(items)
+            .map(|(seq, item)| {
+                (
+                    seq,
+                    item.name.as_str(),
+                    item.result.as_str(),
+                    item.detail.as_deref(),
+                )
+            })
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO action_items (action_id, seq, name, result, detail) \
+             SELECT $2, column1, column2, column3, column4 FROM {rows} AS v WHERE true",
+            &[Col::Int, Col::Text, Col::Text, Col::Text],
+            &rows,
+            &[Bind::Int(Some(id))],
+        )
+        .await
+        .map_err(insert_error("name of an action"))?;
         Ok(id)
     }
 
@@ -619,28 +568,30 @@ impl Tx {
             })
             .collect::<std::result::Result<_, _>>()
             .map_err(|error| corrupt("action effect", &error.to_string()))?;
-        let rows: Vec<(&ItemUpdate, Option<String>)> = updates.iter().zip(effects).collect();
-        for chunk in rows.chunks(CHUNK) {
-            let sql = multi_row(
-                "UPDATE action_items SET result = v.column3, detail = v.column4, \
-                 effect = v.column5 FROM (VALUES",
-                5,
-                chunk.len(),
-                ") AS v WHERE action_items.action_id = v.column1 AND action_items.seq = v.column2",
-            );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (update, effect) in chunk {
-                    query = query
-                        .bind(action_id)
-                        .bind(update.seq)
-                        .bind(update.result.as_str())
-                        .bind(update.detail.as_deref())
-                        .bind(effect.as_deref());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
+        let rows: Vec<(i64, &str, Option<&str>, Option<String>)> = updates
+            .iter()
+            .zip(effects)
+            .map(|(update, effect)| {
+                (
+                    update.seq,
+                    update.result.as_str(),
+                    update.detail.as_deref(),
+                    effect,
+                )
+            })
+            .collect();
+        self.bulk_execute(
+            // An upsert on rows that exist, so that the rows drive the join and each finds its
+            // row by key (SQLite's UPDATE … FROM scans the target table for every row instead).
+            "INSERT INTO action_items (action_id, seq, name, result, detail, effect) \
+             SELECT $2, column1, '', column2, column3, column4 FROM {rows} AS v WHERE true \
+             ON CONFLICT (action_id, seq) DO UPDATE SET result = excluded.result, \
+             detail = excluded.detail, effect = excluded.effect",
+            &[Col::Int, Col::Text, Col::Text, Col::Text],
+            &rows,
+            &[Bind::Int(Some(action_id))],
+        )
+        .await?;
         Ok(())
     }
 
@@ -650,25 +601,27 @@ impl Tx {
         action_id: i64,
         results: &[(i64, bool, Option<String>)],
     ) -> Result<()> {
-        for chunk in results.chunks(CHUNK) {
-            let sql = multi_row(
-                "UPDATE action_items SET undo = v.column3, undo_detail = v.column4 FROM (VALUES",
-                4,
-                chunk.len(),
-                ") AS v WHERE action_items.action_id = v.column1 AND action_items.seq = v.column2",
-            );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (seq, undone, detail) in chunk {
-                    query = query
-                        .bind(action_id)
-                        .bind(*seq)
-                        .bind(if *undone { "undone" } else { "refused" })
-                        .bind(detail.as_deref());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
+        let rows: Vec<(i64, &str, Option<&str>)> = results
+            .iter()
+            .map(|(seq, undone, detail)| {
+                (
+                    *seq,
+                    if *undone { "undone" } else { "refused" },
+                    detail.as_deref(),
+                )
+            })
+            .collect();
+        self.bulk_execute(
+            // An upsert on rows that exist: see set_item_results.
+            "INSERT INTO action_items (action_id, seq, name, result, undo, undo_detail) \
+             SELECT $2, column1, '', 'applied', column2, column3 FROM {rows} AS v WHERE true \
+             ON CONFLICT (action_id, seq) DO UPDATE SET undo = excluded.undo, \
+             undo_detail = excluded.undo_detail",
+            &[Col::Int, Col::Text, Col::Text],
+            &rows,
+            &[Bind::Int(Some(action_id))],
+        )
+        .await?;
         Ok(())
     }
 
@@ -750,76 +703,81 @@ impl Tx {
         now: Timestamp,
     ) -> Result<HashMap<DomainName, NameState>> {
         let mut states: HashMap<DomainName, NameState> = HashMap::with_capacity(names.len());
-        for chunk in names.chunks(CHUNK) {
-            let list = placeholders(1, chunk.len());
-            let rows: Vec<DomainRow> = fetch_for_names!(
-                self,
-                chunk,
-                format!(
-                    "SELECT name, registrar_id, statuses, created_at, expires_at FROM domains \
-                     WHERE name IN ({list})"
-                )
-            )?;
-            for (domain, registrar_id, status_text, created_at, expires_at) in rows {
-                states.insert(
-                    name("domain", &domain)?,
-                    NameState {
-                        registration: Some(Registration {
-                            registrar_id,
-                            statuses: statuses(&status_text)?,
-                            nameservers: Vec::new(),
-                            ds: Vec::new(),
-                            created_at: timestamp("domain created_at", created_at)?,
-                            expires_at: optional_time("domain expires_at", expires_at)?,
-                        }),
-                        blocked_until: None,
-                    },
-                );
+        let keys: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
+        let rows: Vec<DomainRow> = self
+            .bulk_fetch(
+                "SELECT name, registrar_id, statuses, created_at, expires_at FROM domains \
+                 WHERE name IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &keys,
+                &[],
+            )
+            .await?;
+        for (domain, registrar_id, status_text, created_at, expires_at) in rows {
+            states.insert(
+                name("domain", &domain)?,
+                NameState {
+                    registration: Some(Registration {
+                        registrar_id,
+                        statuses: statuses(&status_text)?,
+                        nameservers: Vec::new(),
+                        ds: Vec::new(),
+                        created_at: timestamp("domain created_at", created_at)?,
+                        expires_at: optional_time("domain expires_at", expires_at)?,
+                    }),
+                    blocked_until: None,
+                },
+            );
+        }
+        let hosts: Vec<(String, String)> = self
+            .bulk_fetch(
+                "SELECT domain, host FROM domain_ns \
+                 WHERE domain IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &keys,
+                &[],
+            )
+            .await?;
+        for (domain, host) in hosts {
+            if let Some(registration) = registration_of(&mut states, &domain)? {
+                registration.nameservers.push(name("name server", &host)?);
             }
-            let hosts: Vec<(String, String)> = fetch_for_names!(
-                self,
-                chunk,
-                format!(
-                    "SELECT domain, host FROM domain_ns WHERE domain IN ({list}) \
-                     ORDER BY domain, host"
-                )
-            )?;
-            for (domain, host) in hosts {
-                if let Some(registration) = registration_of(&mut states, &domain)? {
-                    registration.nameservers.push(name("name server", &host)?);
-                }
+        }
+        let records: Vec<(String, i64, i64, i64, String)> = self
+            .bulk_fetch(
+                "SELECT domain, key_tag, algorithm, digest_type, digest FROM domain_ds \
+                 WHERE domain IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &keys,
+                &[],
+            )
+            .await?;
+        for (domain, key_tag, algorithm, digest_type, digest) in records {
+            if let Some(registration) = registration_of(&mut states, &domain)? {
+                registration
+                    .ds
+                    .push(ds_record(key_tag, algorithm, digest_type, digest)?);
             }
-            let records: Vec<(String, i64, i64, i64, String)> = fetch_for_names!(
-                self,
-                chunk,
-                format!(
-                    "SELECT domain, key_tag, algorithm, digest_type, digest FROM domain_ds \
-                     WHERE domain IN ({list}) \
-                     ORDER BY domain, key_tag, algorithm, digest_type, digest"
-                )
-            )?;
-            for (domain, key_tag, algorithm, digest_type, digest) in records {
-                if let Some(registration) = registration_of(&mut states, &domain)? {
-                    registration
-                        .ds
-                        .push(ds_record(key_tag, algorithm, digest_type, digest)?);
-                }
-            }
-            let blocks: Vec<(String, i64)> = fetch_for_names!(
-                self,
-                chunk,
-                format!(
-                    "SELECT name, ends_at FROM blocks WHERE lifted_at IS NULL AND ends_at > $1 \
-                     AND name IN ({})",
-                    placeholders(2, chunk.len())
-                ),
-                micros(now)
-            )?;
-            for (blocked, ends_at) in blocks {
-                states
-                    .entry(name("blocked name", &blocked)?)
-                    .or_default()
-                    .blocked_until = Some(timestamp("block ends_at", ends_at)?);
+        }
+        let blocks: Vec<(String, i64)> = self
+            .bulk_fetch(
+                "SELECT name, ends_at FROM blocks WHERE lifted_at IS NULL AND ends_at > $2 \
+                 AND name IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &keys,
+                &[Bind::Int(Some(micros(now)))],
+            )
+            .await?;
+        for (blocked, ends_at) in blocks {
+            states
+                .entry(name("blocked name", &blocked)?)
+                .or_default()
+                .blocked_until = Some(timestamp("block ends_at", ends_at)?);
+        }
+        for state in states.values_mut() {
+            if let Some(registration) = &mut state.registration {
+                registration.nameservers.sort();
+                registration.ds.sort();
             }
         }
         for name in names {
@@ -881,53 +839,64 @@ impl Tx {
             }
         }
         let at = micros(now);
-        for_names!(self, removed, "DELETE FROM domains WHERE name");
-        for_names!(self, replace_ns, "DELETE FROM domain_ns WHERE domain");
-        for_names!(self, replace_ds, "DELETE FROM domain_ds WHERE domain");
-        for chunk in added.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, \
-                 expires_at, updated_at) VALUES",
-                7,
-                chunk.len(),
-                "",
+        let keys = |names: &[&DomainName]| -> Vec<(String,)> {
+            names
+                .iter()
+                .map(|name| (name.as_str().to_owned(),))
+                .collect()
+        };
+        for (table, column, names) in [
+            ("domains", "name", &removed),
+            ("domain_ns", "domain", &replace_ns),
+            ("domain_ds", "domain", &replace_ds),
+        ] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN (SELECT column1 FROM {{rows}} AS v)"
             );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (change, after) in chunk {
-                    query = query
-                        .bind(change.name.as_str())
-                        .bind(change.tld_id)
-                        .bind(after.registrar_id)
-                        .bind(statuses_text(after.statuses))
-                        .bind(micros(after.created_at))
-                        .bind(after.expires_at.map(micros))
-                        .bind(at);
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
+            self.bulk_execute(&sql, &[Col::Text], &keys(names), &[])
+                .await?;
+        }
+        let rows: Vec<(&str, i64, Option<i64>, String, i64, Option<i64>)> = added
+            .iter()
+            .map(|(change, after)| {
+                (
+                    change.name.as_str(),
+                    change.tld_id,
+                    after.registrar_id,
+                    statuses_text(after.statuses),
+                    micros(after.created_at),
+                    after.expires_at.map(micros),
+                )
             })
-            .map_err(insert_error("domain"))?;
-        }
-        for chunk in updated.chunks(CHUNK) {
-            let sql = multi_row(
-                "UPDATE domains SET statuses = v.column2, registrar_id = v.column3, \
-                 updated_at = v.column4 FROM (VALUES",
-                4,
-                chunk.len(),
-                ") AS v WHERE domains.name = v.column1",
-            );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (name, after) in chunk {
-                    query = query
-                        .bind(name.as_str())
-                        .bind(statuses_text(after.statuses))
-                        .bind(after.registrar_id)
-                        .bind(at);
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, expires_at, \
+             updated_at) SELECT column1, column2, column3, column4, column5, column6, $2 \
+             FROM {rows} AS v",
+            &[Col::Text, Col::Int, Col::Int, Col::Text, Col::Int, Col::Int],
+            &rows,
+            &[Bind::Int(Some(at))],
+        )
+        .await
+        .map_err(insert_error("domain"))?;
+        let rows: Vec<(&str, String, Option<i64>)> = updated
+            .iter()
+            .map(|(name, after)| {
+                (
+                    name.as_str(),
+                    statuses_text(after.statuses),
+                    after.registrar_id,
+                )
+            })
+            .collect();
+        self.bulk_execute(
+            "UPDATE domains SET statuses = v.column2, registrar_id = v.column3, updated_at = $2 \
+             FROM {rows} AS v WHERE domains.name = v.column1",
+            &[Col::Text, Col::Text, Col::Int],
+            &rows,
+            &[Bind::Int(Some(at))],
+        )
+        .await?;
         let hosts: Vec<(DomainName, DomainName)> = new_hosts
             .into_iter()
             .map(|(name, host)| (name.clone(), host.clone()))
@@ -938,60 +907,53 @@ impl Tx {
             .map(|(name, ds)| (name.clone(), ds.clone()))
             .collect();
         self.insert_ds(&records).await?;
-        for_names!(
-            self,
-            unblocked,
-            "UPDATE blocks SET lifted_at = $1 WHERE lifted_at IS NULL AND name",
-            at
-        );
+        self.bulk_execute(
+            "UPDATE blocks SET lifted_at = $2 WHERE lifted_at IS NULL \
+             AND name IN (SELECT column1 FROM {rows} AS v)",
+            &[Col::Text],
+            &keys(&unblocked),
+            &[Bind::Int(Some(at))],
+        )
+        .await?;
         let newly_blocked: Vec<&DomainName> =
             blocked.iter().map(|(change, _)| change.name).collect();
-        for_names!(
-            self,
-            newly_blocked,
-            "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $1 \
-             AND name",
-            at
-        );
-        for chunk in blocked.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO blocks (name, tld_id, reason, requested_by, starts_at, ends_at, \
-                 action_id) VALUES",
-                7,
-                chunk.len(),
-                "",
-            );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (change, until) in chunk {
-                    query = query
-                        .bind(change.name.as_str())
-                        .bind(change.tld_id)
-                        .bind(origin.reason)
-                        .bind(origin.requested_by)
-                        .bind(at)
-                        .bind(micros(*until))
-                        .bind(origin.action_id);
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error("block"))?;
-        }
-        for chunk in published.chunks(CHUNK) {
-            let sql = multi_row(
-                "INSERT INTO dns_changes (tld_id, name) VALUES",
-                2,
-                chunk.len(),
-                "",
-            );
-            on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (tld_id, name) in chunk {
-                    query = query.bind(*tld_id).bind(name.as_str());
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
+        self.bulk_execute(
+            "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $2 \
+             AND name IN (SELECT column1 FROM {rows} AS v)",
+            &[Col::Text],
+            &keys(&newly_blocked),
+            &[Bind::Int(Some(at))],
+        )
+        .await?;
+        let rows: Vec<(&str, i64, i64)> = blocked
+            .iter()
+            .map(|(change, until)| (change.name.as_str(), change.tld_id, micros(*until)))
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO blocks (name, tld_id, reason, requested_by, starts_at, ends_at, action_id) \
+             SELECT column1, column2, $2, $3, $4, column3, $5 FROM {rows} AS v",
+            &[Col::Text, Col::Int, Col::Int],
+            &rows,
+            &[
+                Bind::Text(origin.reason),
+                Bind::Text(origin.requested_by),
+                Bind::Int(Some(at)),
+                Bind::Int(origin.action_id),
+            ],
+        )
+        .await
+        .map_err(insert_error("block"))?;
+        let rows: Vec<(i64, &str)> = published
+            .iter()
+            .map(|(tld_id, name)| (*tld_id, name.as_str()))
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO dns_changes (tld_id, name) SELECT column1, column2 FROM {rows} AS v",
+            &[Col::Int, Col::Text],
+            &rows,
+            &[],
+        )
+        .await?;
         Ok(())
     }
 }

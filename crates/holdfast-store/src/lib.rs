@@ -7,6 +7,7 @@
 mod accounts;
 mod actions;
 mod audit;
+mod bulk;
 mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;

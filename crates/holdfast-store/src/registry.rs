@@ -1,5 +1,5 @@
 //! Registry data: registrars, TLD apexes, domains with name servers and DS records, and glue.
-//! Writes of many rows go in multi-row statements of [`CHUNK`] rows.
+//! Writes of many rows go through [`crate::bulk`]: one JSON parameter per statement.
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -7,10 +7,8 @@ use std::str::FromStr;
 use holdfast_model::{Delegation, DomainName, DsRecord, EppStatus, EppStatusSet, Glue, Soa};
 use jiff::Timestamp;
 
+use crate::bulk::{Bind, Col};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
-
-/// Rows per multi-row statement: well under both databases' parameter limits.
-pub(crate) const CHUNK: usize = 1000;
 
 /// A registrar as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,53 +124,6 @@ pub(crate) fn ds_record(
     })
 }
 
-/// `INSERT … VALUES ($1, $2), ($3, $4) …` for `rows` rows of `width` columns, then `suffix`.
-pub(crate) fn multi_row(
-    prefix: &str,
-    width: usize,
-    rows: usize,
-    suffix: &str,
-) -> sqlx::AssertSqlSafe<String> {
-    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * width * 6);
-    sql.push_str(prefix);
-    for row in 0..rows {
-        sql.push_str(if row == 0 { " (" } else { ", (" });
-        for column in 0..width {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(row * width + column + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql.push(' ');
-    sql.push_str(suffix);
-    sqlx::AssertSqlSafe(sql)
-}
-
-/// Inserts `rows` in multi-row statements of [`CHUNK`] rows: `$prefix (…), (…) $suffix`, each
-/// row bound by `$bind`; evaluates to the number of rows inserted.
-macro_rules! insert_chunks {
-    ($tx:expr, $rows:expr, $what:literal, $prefix:literal, $width:literal, $suffix:literal,
-     |$query:ident, $row:pat_param| $bind:expr) => {{
-        let mut inserted = 0;
-        for chunk in $rows.chunks(CHUNK) {
-            let sql = multi_row($prefix, $width, chunk.len(), $suffix);
-            inserted += on!($tx, |conn| {
-                let mut $query = sqlx::query(sql);
-                for $row in chunk {
-                    $query = $bind;
-                }
-                $query.execute(conn).await.map(|done| done.rows_affected())
-            })
-            .map_err(insert_error($what))?;
-        }
-        Ok(inserted)
-    }};
-}
-pub(crate) use insert_chunks;
-
 impl Tx {
     /// Creates a registrar and returns its id.
     pub async fn insert_registrar(&mut self, new: &NewRegistrar<'_>) -> Result<i64> {
@@ -260,68 +211,82 @@ impl Tx {
         at: Timestamp,
     ) -> Result<u64> {
         let statuses = statuses_text(statuses);
-        insert_chunks!(
-            self,
-            names,
-            "domain",
-            "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) VALUES",
-            6,
-            "ON CONFLICT (name) DO NOTHING",
-            |query, name| query
-                .bind(name.as_str())
-                .bind(tld_id)
-                .bind(registrar_id)
-                .bind(&statuses)
-                .bind(micros(at))
-                .bind(micros(at))
+        let rows: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
+        self.bulk_execute(
+            "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) \
+             SELECT column1, $2, $3, $4, $5, $5 FROM {rows} AS v WHERE true \
+             ON CONFLICT (name) DO NOTHING",
+            &[Col::Text],
+            &rows,
+            &[
+                Bind::Int(Some(tld_id)),
+                Bind::Int(registrar_id),
+                Bind::Text(&statuses),
+                Bind::Int(Some(micros(at))),
+            ],
         )
+        .await
+        .map_err(insert_error("domain"))
     }
 
     /// Adds name servers to registered domains; pairs already present are skipped.
     pub async fn insert_nameservers(&mut self, pairs: &[(DomainName, DomainName)]) -> Result<u64> {
-        insert_chunks!(
-            self,
-            pairs,
-            "name server of a domain",
-            "INSERT INTO domain_ns (domain, host) VALUES",
-            2,
-            "ON CONFLICT DO NOTHING",
-            |query, (domain, host)| query.bind(domain.as_str()).bind(host.as_str())
+        let rows: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(domain, host)| (domain.as_str(), host.as_str()))
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO domain_ns (domain, host) SELECT column1, column2 FROM {rows} AS v \
+             WHERE true ON CONFLICT DO NOTHING",
+            &[Col::Text, Col::Text],
+            &rows,
+            &[],
         )
+        .await
+        .map_err(insert_error("name server of a domain"))
     }
 
     /// Adds DS records to registered domains; records already present are skipped.
     pub async fn insert_ds(&mut self, records: &[(DomainName, DsRecord)]) -> Result<u64> {
-        insert_chunks!(
-            self,
-            records,
-            "DS record of a domain",
-            "INSERT INTO domain_ds (domain, key_tag, algorithm, digest_type, digest) VALUES",
-            5,
-            "ON CONFLICT DO NOTHING",
-            |query, (domain, ds)| query
-                .bind(domain.as_str())
-                .bind(i64::from(ds.key_tag))
-                .bind(i64::from(ds.algorithm))
-                .bind(i64::from(ds.digest_type))
-                .bind(&ds.digest)
+        let rows: Vec<(&str, u16, u8, u8, &str)> = records
+            .iter()
+            .map(|(domain, ds)| {
+                (
+                    domain.as_str(),
+                    ds.key_tag,
+                    ds.algorithm,
+                    ds.digest_type,
+                    ds.digest.as_str(),
+                )
+            })
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO domain_ds (domain, key_tag, algorithm, digest_type, digest) \
+             SELECT column1, column2, column3, column4, column5 FROM {rows} AS v \
+             WHERE true ON CONFLICT DO NOTHING",
+            &[Col::Text, Col::Int, Col::Int, Col::Int, Col::Text],
+            &rows,
+            &[],
         )
+        .await
+        .map_err(insert_error("DS record of a domain"))
     }
 
     /// Adds glue addresses of name servers inside a TLD; addresses already present are skipped.
     pub async fn insert_glue(&mut self, tld_id: i64, glue: &[(DomainName, IpAddr)]) -> Result<u64> {
-        insert_chunks!(
-            self,
-            glue,
-            "glue",
-            "INSERT INTO glue (host, tld_id, address) VALUES",
-            3,
-            "ON CONFLICT DO NOTHING",
-            |query, (host, address)| query
-                .bind(host.as_str())
-                .bind(tld_id)
-                .bind(address.to_string())
+        let rows: Vec<(&str, String)> = glue
+            .iter()
+            .map(|(host, address)| (host.as_str(), address.to_string()))
+            .collect();
+        self.bulk_execute(
+            "INSERT INTO glue (host, tld_id, address) SELECT column1, $2, column2 \
+             FROM {rows} AS v WHERE true ON CONFLICT DO NOTHING",
+            &[Col::Text, Col::Text],
+            &rows,
+            &[Bind::Int(Some(tld_id))],
         )
+        .await
+        .map_err(insert_error("glue"))
     }
 
     /// One registered domain with its name servers and DS records.
@@ -488,22 +453,35 @@ impl Tx {
         tld_id: i64,
         sponsors: &[(DomainName, i64)],
     ) -> Result<u64> {
-        let mut changed = 0;
-        for chunk in sponsors.chunks(CHUNK) {
-            let sql = multi_row(
-                "UPDATE domains SET registrar_id = v.column2 FROM (VALUES",
-                3,
-                chunk.len(),
-                ") AS v WHERE domains.name = v.column1 AND domains.tld_id = v.column3",
-            );
-            changed += on!(self, |conn| {
-                let mut query = sqlx::query(sql);
-                for (name, registrar) in chunk {
-                    query = query.bind(name.as_str()).bind(*registrar).bind(tld_id);
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
-            })?;
-        }
+        let known: Vec<(&str,)> = sponsors.iter().map(|(name, _)| (name.as_str(),)).collect();
+        let registered: Vec<(String,)> = self
+            .bulk_fetch(
+                "SELECT name FROM domains WHERE tld_id = $2 \
+                 AND name IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &known,
+                &[Bind::Int(Some(tld_id))],
+            )
+            .await?;
+        let registered: std::collections::HashSet<String> =
+            registered.into_iter().map(|(name,)| name).collect();
+        let rows: Vec<(&str, i64)> = sponsors
+            .iter()
+            .filter(|(name, _)| registered.contains(name.as_str()))
+            .map(|(name, registrar)| (name.as_str(), *registrar))
+            .collect();
+        // An upsert on names that are registered, so that the rows drive the join (SQLite's
+        // UPDATE … FROM scans the whole table for every row).
+        let changed = self
+            .bulk_execute(
+                "INSERT INTO domains (name, registrar_id, tld_id, statuses, created_at, updated_at) \
+                 SELECT column1, column2, $2, 'ok', 0, 0 FROM {rows} AS v WHERE true \
+                 ON CONFLICT (name) DO UPDATE SET registrar_id = excluded.registrar_id",
+                &[Col::Text, Col::Int],
+                &rows,
+                &[Bind::Int(Some(tld_id))],
+            )
+            .await?;
         Ok(changed)
     }
 }
