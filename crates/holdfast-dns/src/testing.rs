@@ -28,6 +28,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running Knot DNS server, primary for one zone.
 ///
+/// The journal may grow to 4 GiB: with the default limit Knot refuses large updates on a
+/// million-name zone ("DDNS, processing failed (not enough space provided)"); a depth of 100,000
+/// changesets avoids the merges that made single updates take seconds.
+///
 /// Configured as `shared/STACK.md` advises: the journal holds the whole zone
 /// (`journal-content: all`), the zone file is never written back (`zonefile-sync: -1`) and, when
 /// read again, is applied as a difference (`zonefile-load: difference-no-serial`), so dynamic
@@ -75,6 +79,8 @@ template:
     zonefile-load: difference-no-serial
     zonefile-sync: -1
     journal-content: all
+    journal-max-usage: 4G
+    journal-max-depth: 100000
 zone:
   - domain: {zone}
     file: {zone_copy}

@@ -277,9 +277,18 @@ async fn block_bench(zone: &std::path::Path) {
 
 async fn with_knot(zone: &std::path::Path) -> (Bench, KnotServer, tokio::task::JoinHandle<()>) {
     let key = TsigKey::from_base64(n("holdfast-key"), SECRET).unwrap();
+    let started = Instant::now();
     let knot = KnotServer::start(&n("bench"), zone, &key).unwrap();
+    eprintln!(
+        "Knot serves the zone after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let bench = Bench::new().await;
     bench.import(zone).await;
+    eprintln!(
+        "imported into Holdfast after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let admin = bench
         .service
         .authenticate(&bench.token, Timestamp::UNIX_EPOCH)

@@ -18,7 +18,7 @@ use crate::accounts::text;
 use crate::{Change, Clock, Result, Service, ServiceError, record, require};
 
 /// Names applied per transaction: a crash loses at most this much work, which is redone.
-const CHUNK: i64 = 1000;
+const CHUNK: i64 = 10_000;
 
 /// Business days a registrar gets to answer a referral when the decision gives no deadline.
 const REFERRAL_BUSINESS_DAYS: u32 = 2;
@@ -374,7 +374,7 @@ impl Service {
             let mut tx = self.store.write().await?;
             tx.lock_registry().await?;
             let action = tx
-                .action(id)
+                .action_without_counts(id)
                 .await?
                 .ok_or(ServiceError::NotFound { what: "action" })?;
             let undoing = match action.state {
@@ -498,7 +498,9 @@ async fn apply_chunk(
     now: Timestamp,
 ) -> Result<()> {
     let names = item_names(items)?;
-    let states = tx.name_states(&names, now).await?;
+    let states = tx
+        .name_states_with(&names, now, !action.kind.on_unregistered())
+        .await?;
     let tlds: HashMap<String, TldSettings> = tx
         .tld_settings()
         .await?

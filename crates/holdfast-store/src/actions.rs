@@ -241,6 +241,25 @@ struct ActionRow {
     effect_ms: Option<i64>,
 }
 
+fn item(row: ItemRow) -> Result<ActionItem> {
+    let (seq, name, result, detail, effect, undo, undo_detail) = row;
+    Ok(ActionItem {
+        seq,
+        name,
+        result: ItemResult::parse(&result)?,
+        detail,
+        effect: effect
+            .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("action effect", &json)))
+            .transpose()?,
+        undo: match undo.as_deref() {
+            Some("undone") => Some(true),
+            Some("refused") => Some(false),
+            _ => None,
+        },
+        undo_detail,
+    })
+}
+
 /// seq, name, result, detail, effect, undo, undo_detail
 type ItemRow = (
     i64,
@@ -251,6 +270,9 @@ type ItemRow = (
     Option<String>,
     Option<String>,
 );
+
+/// name, tld_id, registrar_id, statuses, created_at, expires_at
+type NewDomainRow<'a> = (&'a str, i64, Option<i64>, String, i64, Option<i64>);
 
 /// name, registrar_id, statuses, created_at, expires_at
 type DomainRow = (String, Option<i64>, String, i64, Option<i64>);
@@ -433,17 +455,9 @@ impl Tx {
 
     /// One action with its result counts.
     pub async fn action(&mut self, id: i64) -> Result<Option<Action>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ACTION_COLUMNS} FROM actions WHERE id = $1"
-        ));
-        let row: Option<ActionRow> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(conn)
-            .await)?;
-        let Some(row) = row else {
+        let Some(mut action) = self.action_without_counts(id).await? else {
             return Ok(None);
         };
-        let mut action = action(row)?;
         let counts: Vec<(String, Option<String>, i64)> = on!(self, |conn| sqlx::query_as(
             "SELECT result, undo, COUNT(*) FROM action_items WHERE action_id = $1 \
              GROUP BY result, undo"
@@ -465,6 +479,19 @@ impl Tx {
             .filter_map(|result| by_result.get(&result).map(|&count| (result, count)))
             .collect();
         Ok(Some(action))
+    }
+
+    /// One action without its result counts (which take a pass over all its names): for the
+    /// runner, which reads it once per chunk.
+    pub async fn action_without_counts(&mut self, id: i64) -> Result<Option<Action>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ACTION_COLUMNS} FROM actions WHERE id = $1"
+        ));
+        let row: Option<ActionRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await)?;
+        row.map(action).transpose()
     }
 
     /// The newest actions, of one organisation or of all.
@@ -497,27 +524,7 @@ impl Tx {
         .bind(limit)
         .fetch_all(conn)
         .await)?;
-        rows.into_iter()
-            .map(|(seq, name, result, detail, effect, undo, undo_detail)| {
-                Ok(ActionItem {
-                    seq,
-                    name,
-                    result: ItemResult::parse(&result)?,
-                    detail,
-                    effect: effect
-                        .map(|json| {
-                            serde_json::from_str(&json).map_err(|_| corrupt("action effect", &json))
-                        })
-                        .transpose()?,
-                    undo: match undo.as_deref() {
-                        Some("undone") => Some(true),
-                        Some("refused") => Some(false),
-                        _ => None,
-                    },
-                    undo_detail,
-                })
-            })
-            .collect()
+        rows.into_iter().map(item).collect()
     }
 
     /// The next names still to apply (result `pending`), or to undo (undo `pending`), after
@@ -531,28 +538,16 @@ impl Tx {
     ) -> Result<Vec<ActionItem>> {
         let column = if undoing { "undo" } else { "result" };
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT seq FROM action_items WHERE action_id = $1 AND seq > $2 \
-             AND {column} = 'pending' ORDER BY seq LIMIT 1"
+            "SELECT seq, name, result, detail, effect, undo, undo_detail FROM action_items \
+             WHERE action_id = $1 AND seq > $2 AND {column} = 'pending' ORDER BY seq LIMIT $3"
         ));
-        let first: Option<(i64,)> = on!(self, |conn| sqlx::query_as(sql)
+        let rows: Vec<ItemRow> = on!(self, |conn| sqlx::query_as(sql)
             .bind(action_id)
             .bind(after_seq)
-            .fetch_optional(conn)
+            .bind(limit)
+            .fetch_all(conn)
             .await)?;
-        let Some((first,)) = first else {
-            return Ok(Vec::new());
-        };
-        let items = self.action_items(action_id, first - 1, limit).await?;
-        Ok(items
-            .into_iter()
-            .filter(|item| {
-                if undoing {
-                    item.result == ItemResult::Applied && item.undo.is_none()
-                } else {
-                    item.result == ItemResult::Pending
-                }
-            })
-            .collect())
+        rows.into_iter().map(item).collect()
     }
 
     /// Writes the results of names of an action.
@@ -702,6 +697,17 @@ impl Tx {
         names: &[DomainName],
         now: Timestamp,
     ) -> Result<HashMap<DomainName, NameState>> {
+        self.name_states_with(names, now, true).await
+    }
+
+    /// The registry state of `names`; without `delegations`, registrations come without their
+    /// name servers and DS records (enough to tell registered from not, for create and block).
+    pub async fn name_states_with(
+        &mut self,
+        names: &[DomainName],
+        now: Timestamp,
+        delegations: bool,
+    ) -> Result<HashMap<DomainName, NameState>> {
         let mut states: HashMap<DomainName, NameState> = HashMap::with_capacity(names.len());
         let keys: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
         let rows: Vec<DomainRow> = self
@@ -729,12 +735,14 @@ impl Tx {
                 },
             );
         }
+        let none: &[(&str,)] = &[];
+        let delegated = if delegations { keys.as_slice() } else { none };
         let hosts: Vec<(String, String)> = self
             .bulk_fetch(
                 "SELECT domain, host FROM domain_ns \
                  WHERE domain IN (SELECT column1 FROM {rows} AS v)",
                 &[Col::Text],
-                &keys,
+                delegated,
                 &[],
             )
             .await?;
@@ -748,7 +756,7 @@ impl Tx {
                 "SELECT domain, key_tag, algorithm, digest_type, digest FROM domain_ds \
                  WHERE domain IN (SELECT column1 FROM {rows} AS v)",
                 &[Col::Text],
-                &keys,
+                delegated,
                 &[],
             )
             .await?;
@@ -856,7 +864,7 @@ impl Tx {
             self.bulk_execute(&sql, &[Col::Text], &keys(names), &[])
                 .await?;
         }
-        let rows: Vec<(&str, i64, Option<i64>, String, i64, Option<i64>)> = added
+        let rows: Vec<NewDomainRow> = added
             .iter()
             .map(|(change, after)| {
                 (
