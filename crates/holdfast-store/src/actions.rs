@@ -145,7 +145,8 @@ pub struct Action {
     pub applied_at: Option<Timestamp>,
     pub undone_by: Option<i64>,
     pub undone_at: Option<Timestamp>,
-    /// Milliseconds from the action being applied to the change being visible in DNS.
+    /// Milliseconds from the last change being committed to it being visible in DNS: of the
+    /// apply, or (reset when undo starts) of the undo.
     pub effect_ms: Option<i64>,
     /// How many names have each result.
     pub counts: Vec<(ItemResult, i64)>,
