@@ -126,6 +126,24 @@ pub struct NameState {
     pub blocked_until: Option<Timestamp>,
 }
 
+impl NameState {
+    /// What the TLD's zone publishes for the name: its name servers and DS records, or `None`
+    /// when it is not registered, is on hold, or has no name servers.
+    pub fn delegation(&self) -> Option<(&[DomainName], &[DsRecord])> {
+        self.registration
+            .as_ref()
+            .filter(|registration| {
+                !registration.statuses.is_held() && !registration.nameservers.is_empty()
+            })
+            .map(|registration| {
+                (
+                    registration.nameservers.as_slice(),
+                    registration.ds.as_slice(),
+                )
+            })
+    }
+}
+
 /// What the action needs beyond the name: chosen once for the whole decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionParams {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use holdfast_model::org::{Actor, Permission, Role};
-use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, Outcome};
+use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, NameState, Outcome};
 use holdfast_store::{
     Action, ActionItem, ActionState, BlockOrigin, ItemResult, ItemUpdate, NewAction, NewItem,
     StateChange, TldSettings, Tx,
@@ -337,13 +337,7 @@ impl Service {
         crate::audit::check_limit(limit)?;
         let org = (actor.role != Role::Admin).then_some(actor.org_id);
         let mut tx = self.store.read().await?;
-        let mut actions = Vec::new();
-        for listed in tx.actions(org, limit).await? {
-            if let Some(action) = tx.action(listed.id).await? {
-                actions.push(action);
-            }
-        }
-        Ok(actions)
+        Ok(tx.actions(org, limit).await?)
     }
 
     /// The names of an action with their results, `limit` at most, after sequence `after`.
@@ -544,21 +538,7 @@ async fn apply_chunk(
             effect,
         });
     }
-    let changes: Vec<StateChange<'_>> = planned
-        .iter()
-        .map(|(name, tld_id, before, after)| StateChange {
-            name,
-            tld_id: *tld_id,
-            before,
-            after,
-        })
-        .collect();
-    let origin = BlockOrigin {
-        action_id: Some(action.id),
-        reason: &action.reason,
-        requested_by: &action.requested_by,
-    };
-    tx.write_states(&changes, origin, now).await?;
+    write_planned(tx, action, &planned, now).await?;
     tx.set_item_results(action.id, &updates).await?;
     Ok(())
 }
@@ -596,6 +576,21 @@ async fn undo_chunk(
             Err(why) => results.push((item.seq, false, Some(why))),
         }
     }
+    write_planned(tx, action, &planned, now).await?;
+    tx.set_undo_results(action.id, &results).await?;
+    Ok(())
+}
+
+/// A name's state before and after, in its TLD, as a chunk plans it.
+type Planned<'a> = (&'a DomainName, i64, NameState, NameState);
+
+/// Writes the states a chunk planned; blocks it makes are recorded as the action's.
+async fn write_planned(
+    tx: &mut Tx,
+    action: &Action,
+    planned: &[Planned<'_>],
+    now: Timestamp,
+) -> Result<()> {
     let changes: Vec<StateChange<'_>> = planned
         .iter()
         .map(|(name, tld_id, before, after)| StateChange {
@@ -610,9 +605,7 @@ async fn undo_chunk(
         reason: &action.reason,
         requested_by: &action.requested_by,
     };
-    tx.write_states(&changes, origin, now).await?;
-    tx.set_undo_results(action.id, &results).await?;
-    Ok(())
+    Ok(tx.write_states(&changes, origin, now).await?)
 }
 
 /// The set of actions being run in this process, so that each runs once at a time.

@@ -459,6 +459,13 @@ impl Tx {
         let Some(mut action) = self.action_without_counts(id).await? else {
             return Ok(None);
         };
+        self.count_results(&mut action).await?;
+        Ok(Some(action))
+    }
+
+    /// Fills in how many of an action's names have each result.
+    async fn count_results(&mut self, action: &mut Action) -> Result<()> {
+        let id = action.id;
         let counts: Vec<(String, Option<String>, i64)> = on!(self, |conn| sqlx::query_as(
             "SELECT result, undo, COUNT(*) FROM action_items WHERE action_id = $1 \
              GROUP BY result, undo"
@@ -479,7 +486,7 @@ impl Tx {
             .into_iter()
             .filter_map(|result| by_result.get(&result).map(|&count| (result, count)))
             .collect();
-        Ok(Some(action))
+        Ok(())
     }
 
     /// One action without its result counts (which take a pass over all its names): for the
@@ -495,7 +502,7 @@ impl Tx {
         row.map(action).transpose()
     }
 
-    /// The newest actions, of one organisation or of all.
+    /// The newest actions, of one organisation or of all, with their result counts.
     pub async fn actions(&mut self, org_id: Option<i64>, limit: i64) -> Result<Vec<Action>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ACTION_COLUMNS} FROM actions WHERE ($1 IS NULL OR org_id = $1) \
@@ -506,7 +513,11 @@ impl Tx {
             .bind(limit)
             .fetch_all(conn)
             .await)?;
-        rows.into_iter().map(action).collect()
+        let mut actions = rows.into_iter().map(action).collect::<Result<Vec<_>>>()?;
+        for listed in &mut actions {
+            self.count_results(listed).await?;
+        }
+        Ok(actions)
     }
 
     /// The names of an action from `after_seq` on, `limit` at most.
@@ -516,16 +527,7 @@ impl Tx {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<ActionItem>> {
-        let rows: Vec<ItemRow> = on!(self, |conn| sqlx::query_as(
-            "SELECT seq, name, result, detail, effect, undo, undo_detail FROM action_items \
-                 WHERE action_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )
-        .bind(action_id)
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?;
-        rows.into_iter().map(item).collect()
+        self.items_where(action_id, after_seq, limit, "TRUE").await
     }
 
     /// The next names still to apply (result `pending`), or to undo (undo `pending`), after
@@ -537,10 +539,24 @@ impl Tx {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<ActionItem>> {
-        let column = if undoing { "undo" } else { "result" };
+        let filter = if undoing {
+            "undo = 'pending'"
+        } else {
+            "result = 'pending'"
+        };
+        self.items_where(action_id, after_seq, limit, filter).await
+    }
+
+    async fn items_where(
+        &mut self,
+        action_id: i64,
+        after_seq: i64,
+        limit: i64,
+        filter: &'static str,
+    ) -> Result<Vec<ActionItem>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT seq, name, result, detail, effect, undo, undo_detail FROM action_items \
-             WHERE action_id = $1 AND seq > $2 AND {column} = 'pending' ORDER BY seq LIMIT $3"
+             WHERE action_id = $1 AND seq > $2 AND {filter} ORDER BY seq LIMIT $3"
         ));
         let rows: Vec<ItemRow> = on!(self, |conn| sqlx::query_as(sql)
             .bind(action_id)
@@ -642,17 +658,12 @@ impl Tx {
         by: Option<i64>,
         at: Timestamp,
     ) -> Result<()> {
-        let set = match state {
-            ActionState::Applying => "approved_by = COALESCE($3, approved_by)",
-            ActionState::Undoing => "undone_by = $3, effect_ms = NULL",
-            ActionState::Applied => "applied_at = $3",
-            ActionState::Undone => "undone_at = $3",
-            ActionState::Proposed => "approved_by = NULL, applied_at = $3",
-        };
-        let value = match state {
-            ActionState::Applying | ActionState::Undoing => by,
-            ActionState::Applied | ActionState::Undone => Some(micros(at)),
-            ActionState::Proposed => None,
+        let (set, value) = match state {
+            ActionState::Applying => ("approved_by = COALESCE($3, approved_by)", by),
+            ActionState::Undoing => ("undone_by = $3, effect_ms = NULL", by),
+            ActionState::Applied => ("applied_at = $3", Some(micros(at))),
+            ActionState::Undone => ("undone_at = $3", Some(micros(at))),
+            ActionState::Proposed => ("approved_by = NULL, applied_at = $3", None),
         };
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE actions SET state = $2, {set} WHERE id = $1"
@@ -838,7 +849,7 @@ impl Tx {
                 }
                 (None, None) => {}
             }
-            if delegation(&change.before.registration) != delegation(&change.after.registration) {
+            if change.before.delegation() != change.after.delegation() {
                 published.push((change.tld_id, change.name));
             }
             match (change.before.blocked_until, change.after.blocked_until) {
@@ -965,19 +976,6 @@ impl Tx {
         .await?;
         Ok(())
     }
-}
-
-/// What a registration publishes in DNS: nothing when held, else its name servers and DS.
-fn delegation(registration: &Option<Registration>) -> Option<(&[DomainName], &[DsRecord])> {
-    registration
-        .as_ref()
-        .filter(|registration| !registration.statuses.is_held())
-        .map(|registration| {
-            (
-                registration.nameservers.as_slice(),
-                registration.ds.as_slice(),
-            )
-        })
 }
 
 fn registration_of<'a>(
