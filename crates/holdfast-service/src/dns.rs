@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::accounts::reason;
 use crate::zone::EXPORT_TTL;
-use crate::{Change, Result, Service, ServiceError, record, require};
+use crate::{Change, Result, Service, ServiceError, record, require, tld_by_id};
 
 /// Changed names published per round.
 const ROUND: i64 = 20_000;
@@ -36,17 +36,11 @@ pub(crate) struct Dns {
     changed: Notify,
 }
 
-/// What a TLD's delegation of a name should be now: `None` when not published.
+/// What a TLD should publish for a name now (the store gives name servers and DS sorted).
 fn published(state: &NameState) -> Option<(Vec<DomainName>, Vec<DsRecord>)> {
-    let registration = state.registration.as_ref()?;
-    if registration.statuses.is_held() || registration.nameservers.is_empty() {
-        return None;
-    }
-    let mut nameservers = registration.nameservers.clone();
-    nameservers.sort();
-    let mut ds = registration.ds.clone();
-    ds.sort();
-    Some((nameservers, ds))
+    state
+        .delegation()
+        .map(|(nameservers, ds)| (nameservers.to_vec(), ds.to_vec()))
 }
 
 /// The primary of a TLD as the DNS client wants it.
@@ -137,12 +131,7 @@ impl Service {
             }
         };
         let mut tx = self.store.write().await?;
-        let tld = tx
-            .tld_settings()
-            .await?
-            .into_iter()
-            .find(|tld| tld.id == tld_id)
-            .ok_or(ServiceError::NotFound { what: "TLD" })?;
+        let tld = tld_by_id(&mut tx, tld_id).await?;
         tx.set_dns_primary(tld_id, stored.as_ref()).await?;
         let change = Change {
             org_id: Some(tld.org_id),

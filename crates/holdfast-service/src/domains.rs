@@ -64,16 +64,17 @@ fn parse_name(field: &str, name: &str) -> Result<DomainName> {
     DomainName::parse(name).map_err(|error| ServiceError::invalid(field, error.to_string()))
 }
 
-fn parse_nameservers(hosts: &[String]) -> Result<Vec<DomainName>> {
+/// Name server hosts (the request's `field`): at most 13, each a domain name; sorted, once each.
+pub(crate) fn parse_nameservers(field: &str, hosts: &[String]) -> Result<Vec<DomainName>> {
     if hosts.len() > 13 {
-        return Err(ServiceError::invalid(
-            "nameservers",
-            "at most 13 name servers",
-        ));
+        return Err(ServiceError::invalid(field, "at most 13 name servers"));
     }
     let mut parsed: Vec<DomainName> = hosts
         .iter()
-        .map(|host| parse_name("nameservers", host))
+        .map(|host| {
+            DomainName::parse(host)
+                .map_err(|error| ServiceError::invalid(field, format!("{host:?}: {error}")))
+        })
         .collect::<Result<_>>()?;
     parsed.sort();
     parsed.dedup();
@@ -139,7 +140,7 @@ impl Service {
     ) -> Result<DomainView> {
         require(actor, Permission::OperateRegistry)?;
         let name = parse_name("name", name)?;
-        let nameservers = parse_nameservers(nameservers)?;
+        let nameservers = parse_nameservers("nameservers", nameservers)?;
         let mut tx = self.store.write().await?;
         tx.lock_registry().await?;
         sponsors(&mut tx, actor, Some(registrar_id)).await?;
@@ -231,7 +232,7 @@ impl Service {
         let mut after = before.clone();
         match &operation {
             DomainOperation::Update { nameservers } => {
-                after.nameservers = parse_nameservers(nameservers)?;
+                after.nameservers = parse_nameservers("nameservers", nameservers)?;
             }
             DomainOperation::Transfer { to_registrar } => {
                 if !tx.registrar_exists(*to_registrar).await? {

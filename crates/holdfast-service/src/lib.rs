@@ -88,6 +88,15 @@ async fn organisation_of_kind(tx: &mut Tx, org_id: i64, kind: OrgKind) -> Result
     Ok(organisation)
 }
 
+/// The TLD `tld_id`, with its sinkhole hosts.
+async fn tld_by_id(tx: &mut Tx, tld_id: i64) -> Result<holdfast_store::TldSettings> {
+    tx.tld_settings()
+        .await?
+        .into_iter()
+        .find(|tld| tld.id == tld_id)
+        .ok_or(ServiceError::NotFound { what: "TLD" })
+}
+
 /// One audit record of a change, written in the change's own transaction.
 struct Change<'a> {
     org_id: Option<i64>,

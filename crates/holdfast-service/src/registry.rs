@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::accounts::{email, reason, text};
 use crate::{
     Change, Registrar, Result, Service, ServiceError, organisation_of_kind, record, require,
+    tld_by_id,
 };
 
 /// A request to create a registrar.
@@ -111,28 +112,15 @@ impl Service {
     ) -> Result<Vec<DomainName>> {
         require(actor, Permission::ManageTlds)?;
         let why = reason(why)?;
-        if hosts.is_empty() || hosts.len() > 13 {
+        if hosts.is_empty() {
             return Err(ServiceError::invalid(
                 "hosts",
                 "name 1 to 13 sinkhole hosts",
             ));
         }
-        let mut parsed = hosts
-            .iter()
-            .map(|host| {
-                DomainName::parse(host)
-                    .map_err(|error| ServiceError::invalid("hosts", format!("{host:?}: {error}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        parsed.sort();
-        parsed.dedup();
+        let parsed = crate::domains::parse_nameservers("hosts", hosts)?;
         let mut tx = self.store.write().await?;
-        let tld = tx
-            .tld_settings()
-            .await?
-            .into_iter()
-            .find(|tld| tld.id == tld_id)
-            .ok_or(ServiceError::NotFound { what: "TLD" })?;
+        let tld = tld_by_id(&mut tx, tld_id).await?;
         tx.set_tld_sinkhole(tld_id, &parsed).await?;
         let change = Change {
             org_id: Some(tld.org_id),

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::accounts::reason;
-use crate::{Change, Result, Service, ServiceError, record, require};
+use crate::{Change, Result, Service, ServiceError, record, require, tld_by_id};
 
 /// Records per batch handed from the parser to the writer.
 const BATCH: usize = 20_000;
@@ -239,14 +239,7 @@ impl Service {
     }
 
     async fn tld_settings(&self, tld_id: i64) -> Result<TldSettings> {
-        self.store
-            .read()
-            .await?
-            .tld_settings()
-            .await?
-            .into_iter()
-            .find(|tld| tld.id == tld_id)
-            .ok_or(ServiceError::NotFound { what: "TLD" })
+        tld_by_id(&mut self.store.read().await?, tld_id).await
     }
 }
 
