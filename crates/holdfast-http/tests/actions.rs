@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
+use common::FakeClock;
 use holdfast_http::{AppState, router};
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_model::{DomainName, DsRecord, EppStatus, EppStatusSet};
@@ -19,15 +20,6 @@ use holdfast_store::Backend;
 use holdfast_store::testing::TestStore;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct FakeClock(Mutex<Timestamp>);
-
-impl Clock for FakeClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
 
 /// A registry running `test` with 50 names `name0.test` … `name49.test` (each with two name
 /// servers; the even ones with a DS record), sponsored by `Registrar A`; a second registrar; the
@@ -204,27 +196,7 @@ impl Desk {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"));
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        let response = self.router.clone().oneshot(request.unwrap()).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        common::call(&self.router, method, path, Some(token), body).await
     }
 
     /// Decides an action as the analyst and waits until it is applied; returns it.
@@ -243,22 +215,7 @@ impl Desk {
 
     /// Waits until the action is neither applying nor undoing.
     async fn settle(&self, id: i64) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        while std::time::Instant::now() < deadline {
-            let (_, action) = self
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/actions/{id}"),
-                    &self.analyst,
-                    None,
-                )
-                .await;
-            if !["applying", "undoing"].contains(&action["state"].as_str().unwrap()) {
-                return action;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("action {id} did not finish");
+        common::settle(&self.router, &self.analyst, id, false).await
     }
 
     async fn undo(&self, id: i64) -> Value {

@@ -2,30 +2,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use common::FakeClock;
 use holdfast_http::{AppState, router};
 use holdfast_model::ActionKind;
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_service::{
-    ActionRequest, Clock, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
+    ActionRequest, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
 };
 use holdfast_store::testing::TestStore;
 use holdfast_store::{Backend, Store};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct FakeClock(Mutex<Timestamp>);
-
-impl Clock for FakeClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
 
 /// One user per role, each with a token, in organisations of their own; plus a second registry.
 struct App {
@@ -191,18 +185,7 @@ impl App {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, value)
+        common::send(&self.router, request).await
     }
 
     async fn call(
@@ -212,17 +195,7 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
+        common::call(&self.router, method, path, token, body).await
     }
 }
 

@@ -5,13 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
+use common::FakeClock;
 use holdfast_dns::testing::{BindServer, KnotServer};
 use holdfast_dns::{TsigKey, query_delegation, write_zone};
 use holdfast_http::{AppState, router};
@@ -24,18 +26,9 @@ use holdfast_store::Backend;
 use holdfast_store::testing::TestStore;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const DELEGATIONS: usize = 10_000;
 const SECRET: &str = "8FLwXUmBFBV3CbJ3ZxgfuP0gt5j5Ffo9dSlz7OJpU1I=";
-
-struct FakeClock(Mutex<Timestamp>);
-
-impl Clock for FakeClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
 
 fn n(text: &str) -> DomainName {
     DomainName::parse(text).unwrap()
@@ -233,27 +226,7 @@ impl Desk {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"));
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        let response = self.router.clone().oneshot(request.unwrap()).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        common::call(&self.router, method, path, Some(token), body).await
     }
 
     /// Acts and waits until the action is applied and its time to effect measured.
@@ -280,24 +253,7 @@ impl Desk {
     }
 
     async fn settle(&self, id: i64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            let (_, action) = self
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/actions/{id}"),
-                    &self.analyst,
-                    None,
-                )
-                .await;
-            if !["applying", "undoing"].contains(&action["state"].as_str().unwrap())
-                && !action["effect_ms"].is_null()
-            {
-                return action;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("action {id} did not finish with its time to effect");
+        common::settle(&self.router, &self.analyst, id, true).await
     }
 }
 
