@@ -148,10 +148,7 @@ impl Bench {
             .set_sinkhole(&admin, tld.id, &["ns1.sinkhole.example".into()], "", now)
             .await
             .unwrap();
-        let state = AppState {
-            service: service.clone(),
-            clock: Arc::new(Fixed(now)),
-        };
+        let state = AppState::new(service.clone(), Arc::new(Fixed(now)));
         Bench {
             router: router(state),
             service,

@@ -2,8 +2,10 @@
 //! codes; everything it does is a call into `holdfast-service`.
 
 pub mod api;
+pub mod case_api;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod registry_api;
 
 use std::sync::Arc;
@@ -32,6 +34,27 @@ pub struct AppState {
     pub service: Service,
     /// Where `now` comes from.
     pub clock: Arc<dyn Clock>,
+    /// The limit on reports filed without an account, per client address.
+    pub public_limit: Arc<limit::RateLimit>,
+}
+
+/// Reports one client address may file without an account per window.
+pub const PUBLIC_REPORTS_PER_WINDOW: u32 = 10;
+/// The window of [`PUBLIC_REPORTS_PER_WINDOW`].
+pub const PUBLIC_REPORT_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+impl AppState {
+    /// The state for `service`, reading `now` from `clock`, with the default public limit.
+    pub fn new(service: Service, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            service,
+            clock,
+            public_limit: Arc::new(limit::RateLimit::new(
+                PUBLIC_REPORTS_PER_WINDOW,
+                PUBLIC_REPORT_WINDOW,
+            )),
+        }
+    }
 }
 
 /// The OpenAPI description of the API.
@@ -51,6 +74,13 @@ pub struct AppState {
         registry_api::check_name, registry_api::get_domain, registry_api::create_domain,
         registry_api::update_nameservers, registry_api::transfer_domain,
         registry_api::delete_domain,
+        case_api::submit_report, case_api::submit_bulk_report, case_api::add_evidence,
+        case_api::evidence_file, case_api::my_reports, case_api::get_report,
+        case_api::report_names, case_api::list_cases, case_api::get_case, case_api::case_step,
+        case_api::merge_cases, case_api::split_case, case_api::case_action, case_api::get_desk,
+        case_api::set_desk, case_api::set_calendar, case_api::verify_lea, case_api::add_source,
+        case_api::set_template, case_api::list_referrals, case_api::answer_referral,
+        case_api::public_report,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -166,6 +196,50 @@ pub fn router(state: AppState) -> Router {
             "/domains/{name}/transfer",
             post(registry_api::transfer_domain),
         )
+        .route(
+            "/reports",
+            get(case_api::my_reports).post(
+                case_api::submit_report
+                    .layer(DefaultBodyLimit::max(case_api::MAX_REPORT_BODY_BYTES)),
+            ),
+        )
+        .route(
+            "/reports/bulk",
+            post(
+                case_api::submit_bulk_report
+                    .layer(DefaultBodyLimit::max(case_api::MAX_REPORT_BODY_BYTES)),
+            ),
+        )
+        .route("/reports/{id}", get(case_api::get_report))
+        .route("/reports/{id}/names", get(case_api::report_names))
+        .route(
+            "/reports/{id}/evidence",
+            post(case_api::add_evidence.layer(DefaultBodyLimit::disable())),
+        )
+        .route("/evidence/{id}", get(case_api::evidence_file))
+        .route("/public/reports", post(case_api::public_report))
+        .route("/cases", get(case_api::list_cases))
+        .route("/cases/{id}", get(case_api::get_case))
+        .route("/cases/{id}/steps", post(case_api::case_step))
+        .route("/cases/{id}/merge", post(case_api::merge_cases))
+        .route("/cases/{id}/split", post(case_api::split_case))
+        .route(
+            "/cases/{id}/actions",
+            post(
+                case_api::case_action
+                    .layer(DefaultBodyLimit::max(registry_api::MAX_ACTION_BODY_BYTES)),
+            ),
+        )
+        .route(
+            "/desks/{id}",
+            get(case_api::get_desk).put(case_api::set_desk),
+        )
+        .route("/organisations/{id}/calendar", put(case_api::set_calendar))
+        .route("/organisations/{id}/verify-lea", post(case_api::verify_lea))
+        .route("/sources", post(case_api::add_source))
+        .route("/templates/{event}", put(case_api::set_template))
+        .route("/referrals", get(case_api::list_referrals))
+        .route("/referrals/{id}/answer", post(case_api::answer_referral))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()
@@ -191,7 +265,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

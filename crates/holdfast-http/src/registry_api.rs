@@ -331,7 +331,7 @@ pub async fn decide_action(
 }
 
 /// Applies or undoes an action in the background; a stop leaves it to resume at start-up.
-fn spawn_run(state: &AppState, id: i64) {
+pub(crate) fn spawn_run(state: &AppState, id: i64) {
     let service = state.service.clone();
     let clock = state.clock.clone();
     tokio::spawn(async move {

@@ -172,10 +172,7 @@ impl Desk {
             .collect();
         tx.insert_ds(&ds).await.unwrap();
         tx.commit().await.unwrap();
-        let state = AppState {
-            service,
-            clock: clock.clone(),
-        };
+        let state = AppState::new(service, clock.clone());
         Desk {
             router: router(state),
             clock,

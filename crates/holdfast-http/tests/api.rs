@@ -11,10 +11,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::FakeClock;
 use holdfast_http::{AppState, router};
-use holdfast_model::ActionKind;
 use holdfast_model::org::{OrgKind, Role};
+use holdfast_model::{ActionKind, ThreatType};
 use holdfast_service::{
-    ActionRequest, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
+    ActionRequest, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, ReportRequest,
+    Service, Submitter,
 };
 use holdfast_store::testing::TestStore;
 use holdfast_store::{Backend, Store};
@@ -37,6 +38,14 @@ struct App {
     registrar: i64,
     /// A delete decided by the registry user, waiting for a second approver.
     action: i64,
+    /// A report on `example.matrix` filed by the reporter, in `case`, with `evidence`.
+    report: i64,
+    case: i64,
+    evidence: i64,
+    /// A second report by the reporter (on another name), alone in `other_case`.
+    other_report: i64,
+    other_case: i64,
+    reporter_org: i64,
 }
 
 impl App {
@@ -161,11 +170,33 @@ impl App {
             .await
             .unwrap()
             .id;
-        let state = AppState {
-            service: service.clone(),
-            clock,
-        };
+        let reporter = service.authenticate(&tokens[4].1, now).await.unwrap();
+        let mut filed = Vec::new();
+        for name in ["example.matrix", "other.matrix"] {
+            let request = ReportRequest {
+                threat_type: Some(ThreatType::Phishing),
+                names: vec![name.into()],
+                ..ReportRequest::default()
+            };
+            let receipt = service
+                .submit_report(Submitter::User(reporter.clone()), request, now)
+                .await
+                .unwrap();
+            filed.push((receipt.report_id, receipt.case_id));
+        }
+        let evidence = service
+            .add_evidence(&reporter, filed[0].0, "shot.png", "image/png", b"png", now)
+            .await
+            .unwrap()
+            .id;
+        let state = AppState::new(service.clone(), clock);
         App {
+            report: filed[0].0,
+            case: filed[0].1,
+            evidence,
+            other_report: filed[1].0,
+            other_case: filed[1].1,
+            reporter_org: orgs[3],
             router: router(state),
             service,
             db,
@@ -236,6 +267,28 @@ fn matrix() -> Vec<Row> {
         (Method::PUT,    "/api/v1/domains/{domain}/nameservers",   [200, 200, 200, 403, 403, 401]),
         (Method::POST,   "/api/v1/domains/{domain}/transfer",      [200, 200, 200, 403, 403, 401]),
         (Method::DELETE, "/api/v1/domains/{fresh_domain}",         [204, 204, 204, 403, 403, 401]),
+        (Method::POST,   "/api/v1/reports",                        [201, 201, 201, 403, 201, 401]),
+        (Method::GET,    "/api/v1/reports",                        [200, 200, 200, 403, 200, 401]),
+        (Method::POST,   "/api/v1/reports/bulk?threat_type=spam&registry={registry}", [201, 201, 201, 403, 201, 401]),
+        (Method::GET,    "/api/v1/reports/{report}",               [200, 200, 404, 404, 200, 401]),
+        (Method::GET,    "/api/v1/reports/{report}/names",         [200, 200, 404, 404, 200, 401]),
+        (Method::POST,   "/api/v1/reports/{report}/evidence?filename=a.txt", [201, 201, 404, 404, 201, 401]),
+        (Method::GET,    "/api/v1/evidence/{evidence}",            [200, 200, 404, 404, 200, 401]),
+        (Method::POST,   "/api/v1/public/reports",                 [201, 201, 201, 201, 201, 201]),
+        (Method::GET,    "/api/v1/cases",                          [200, 200, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/cases/{case}",                   [200, 200, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/cases/{case}/steps",             [200, 200, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/cases/{case}/merge",             [200, 409, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/cases/{case}/split",             [201, 422, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/cases/{case}/actions",           [409, 409, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/desks/{registry}",               [200, 200, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/desks/{registry}",               [200, 200, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/organisations/{registry}/calendar", [204, 204, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/organisations/{reporter_org}/verify-lea", [204, 403, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/sources",                        [201, 201, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/templates/{event}",              [204, 204, 403, 403, 403, 401]),
+        (Method::GET,    "/api/v1/referrals",                      [403, 403, 200, 403, 403, 401]),
+        (Method::POST,   "/api/v1/referrals/{referral}/answer",    [403, 403, 404, 403, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
@@ -244,8 +297,12 @@ fn matrix() -> Vec<Row> {
 fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
     let registry = app.registry;
     if *method == Method::PUT {
-        return Some(if path.ends_with("/dns") {
+        return Some(if path.ends_with("/dns") || path.contains("/desks/") {
             json!({})
+        } else if path.ends_with("/calendar") {
+            json!({ "time_zone": "UTC" })
+        } else if path.contains("/templates/") {
+            json!({ "subject": "[case {case}] Received", "body": "Thanks." })
         } else if path.ends_with("/sinkhole") {
             json!({ "hosts": ["ns1.sinkhole.example"] })
         } else {
@@ -255,7 +312,22 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
     if *method != Method::POST {
         return None;
     }
-    Some(if path.ends_with("/actions") {
+    let path = path.split('?').next().unwrap_or_default();
+    Some(if path.ends_with("/reports") {
+        json!({ "threat_type": "phishing", "names": ["example.matrix"] })
+    } else if path.ends_with("/steps") {
+        json!({ "step": "assign", "user_id": app.registry_user })
+    } else if path.ends_with("/merge") {
+        json!({ "from": app.other_case })
+    } else if path.ends_with("/split") {
+        json!({ "reports": [app.other_report] })
+    } else if path.ends_with("/verify-lea") {
+        json!({ "reason": "checked by phone" })
+    } else if path.ends_with("/sources") {
+        json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/answer") {
+        json!({ "answer": "done" })
+    } else if path.ends_with("/actions") {
         json!({ "kind": "no-action", "names": ["example.matrix"], "reason": "matrix" })
     } else if path.ends_with("/undo") {
         json!({ "reason": "matrix" })
@@ -340,7 +412,14 @@ async fn walk_matrix(app: &App) -> Vec<String> {
                 .replace("{action}", &app.action.to_string())
                 .replace("{registry}", &app.registry.to_string())
                 .replace("{registry_user}", &app.registry_user.to_string())
-                .replace("{registry_token}", &registry_token.to_string());
+                .replace("{registry_token}", &registry_token.to_string())
+                .replace("{reporter_org}", &app.reporter_org.to_string())
+                .replace("{report}", &app.report.to_string())
+                .replace("{evidence}", &app.evidence.to_string())
+                .replace("{other_case}", &app.other_case.to_string())
+                .replace("{case}", &app.case.to_string())
+                .replace("{event}", "acknowledgment")
+                .replace("{referral}", "999999");
             let body = body_for(&method, &path, n, app);
             let (status, value) = app
                 .call(method.clone(), &path, caller.as_deref(), body)
@@ -377,7 +456,13 @@ async fn the_matrix_covers_every_documented_endpoint() {
                 .replace("{action}", "{id}")
                 .replace("{registry}", "{id}")
                 .replace("{registry_user}", "{id}")
-                .replace("{registry_token}", "{id}");
+                .replace("{registry_token}", "{id}")
+                .replace("{reporter_org}", "{id}")
+                .replace("{report}", "{id}")
+                .replace("{evidence}", "{id}")
+                .replace("{case}", "{id}")
+                .replace("{referral}", "{id}");
+            let path = path.split('?').next().unwrap_or_default().to_owned();
             (method.as_str().to_lowercase(), path)
         })
         .collect();

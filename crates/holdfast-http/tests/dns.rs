@@ -204,10 +204,7 @@ impl Desk {
             now,
         )
         .await;
-        let state = AppState {
-            service: service.clone(),
-            clock: clock.clone(),
-        };
+        let state = AppState::new(service.clone(), clock.clone());
         let desk = Desk {
             router: router(state),
             clock,

@@ -166,6 +166,9 @@ impl Calendar {
         let due = match kind {
             DeadlineKind::BusinessDays(days) => self.add_business_days(start, days),
             DeadlineKind::Hours(hours) => self.add_hours(start, i64::from(hours)),
+            DeadlineKind::Minutes(minutes) => SignedDuration::try_from_mins(i64::from(minutes))
+                .and_then(|duration| start.checked_add(duration).ok())
+                .unwrap_or(Timestamp::MAX),
         };
         Deadline { kind, due }
     }
@@ -386,6 +389,8 @@ pub enum DeadlineKind {
     BusinessDays(u32),
     /// N elapsed hours, by [`Calendar::add_hours`].
     Hours(u32),
+    /// N elapsed minutes (an acknowledgment target may be shorter than an hour).
+    Minutes(u32),
 }
 
 /// A computed deadline: what it was measured in and the instant it falls due.

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod name;
 pub mod org;
 pub mod registry;
@@ -10,6 +11,10 @@ pub mod status;
 
 pub use action::{ActionKind, ActionParams, Effect, NameState, Outcome, Registration, Replaced};
 pub use calendar::{Calendar, CalendarError, Deadline, DeadlineKind, DeadlineState};
+pub use case::{
+    CaseState, CaseStep, Channel, Clock, ClockStanding, ClockTargets, ClockTimes, Priority,
+    ResponsibleParty, SourceClass, ThreatType, UnknownValue,
+};
 pub use name::{DomainName, NameError};
 pub use registry::{Delegation, DsRecord, Glue, Soa};
 pub use status::{EppStatus, EppStatusSet, Side, StatusError};

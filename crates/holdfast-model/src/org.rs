@@ -149,6 +149,12 @@ pub enum Permission {
     TakeAction,
     /// Register names and change them as a registrar would (the registry's own operations).
     OperateRegistry,
+    /// Work the registry's case desk: queue, cases, steps, desk settings, templates.
+    WorkCases,
+    /// File reports with a registry (and see one's own).
+    FileReports,
+    /// See and answer referrals to one's own registrar.
+    AnswerReferrals,
 }
 
 impl Role {
@@ -159,7 +165,7 @@ impl Role {
             | Permission::ManageTlds
             | Permission::ManageRegistrars
             | Permission::VerifyAudit => self == Role::Admin,
-            Permission::ReadTlds | Permission::TakeAction => {
+            Permission::ReadTlds | Permission::TakeAction | Permission::WorkCases => {
                 matches!(self, Role::Admin | Role::RegistryStaff)
             }
             Permission::OperateRegistry => {
@@ -176,6 +182,8 @@ impl Role {
             }
             Permission::ReadAudit | Permission::ListMembers => self != Role::Reporter,
             Permission::ReadOwnOrg => true,
+            Permission::FileReports => self != Role::Reviewer,
+            Permission::AnswerReferrals => self == Role::RegistrarStaff,
         }
     }
 }

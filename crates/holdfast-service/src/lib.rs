@@ -4,7 +4,9 @@
 mod accounts;
 mod actions;
 mod audit;
+mod cases;
 mod demo;
+mod desk;
 mod dns;
 mod domains;
 mod error;
@@ -15,12 +17,20 @@ mod zone;
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
 pub use actions::ActionRequest;
 pub use audit::AuditVerification;
+pub use cases::{
+    CaseCommand, CaseView, ClockView, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, ReportReceipt,
+    ReportRequest, ReportView, Submitter,
+};
 pub use demo::{DEMO_PASSWORD, DemoInstall};
+pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, Event, TickReport, case_address, case_in_address};
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
+pub use holdfast_store::{
+    Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
+};
 pub use registry::NewRegistrarRequest;
 pub use zone::{EXPORT_TTL, ZoneImport};
 

@@ -8,6 +8,7 @@ mod accounts;
 mod actions;
 mod audit;
 mod bulk;
+mod cases;
 mod registry;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -16,6 +17,10 @@ pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
 pub use actions::{
     Action, ActionItem, ActionState, ActiveBlock, BlockOrigin, DnsChange, DnsPrimary, ItemResult,
     ItemUpdate, NewAction, NewItem, StateChange, TldSettings, UndoResult,
+};
+pub use cases::{
+    Case, CaseClock, CaseFilter, DeskSettings, Direction, Evidence, Message, NewMail, NewMessage,
+    NewReport, QueuedCase, Referral, Report, ReportName,
 };
 pub use registry::{Domain, NewRegistrar, Registrar};
 

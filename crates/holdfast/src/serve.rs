@@ -82,7 +82,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     println!("Holdfast listening on http://{address}");
-    holdfast_http::serve(listener, AppState { service, clock }, shutdown_signal())
+    holdfast_http::serve(listener, AppState::new(service, clock), shutdown_signal())
         .await
         .context("serving HTTP")?;
     store.close().await;

@@ -24,15 +24,22 @@ impl Clock for FakeClock {
     }
 }
 
-/// Sends `request` to the router; the answer's status and JSON body (`Null` when empty).
+/// Sends `request` to the router; the answer's status and JSON body (`Null` when empty; a
+/// string when the answer is not JSON, such as a downloaded file).
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
+    let json = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
     let value = if bytes.is_empty() {
         Value::Null
+    } else if !json {
+        Value::String(String::from_utf8_lossy(&bytes).into_owned())
     } else {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))

@@ -1,0 +1,821 @@
+//! The case desk through the API, on both databases: reports from each kind of source grouped
+//! into cases, clocks on the registry's calendar with reminders and breaches (fake clock across
+//! a weekend), the case's steps and messages, referrals answered by the registrar, actions from
+//! a case, merge and split, bulk name files, evidence, hostile content and the public limit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::FakeClock;
+use holdfast_http::{AppState, router};
+use holdfast_model::org::{OrgKind, Role};
+use holdfast_model::{DomainName, EppStatusSet};
+use holdfast_service::{
+    Clock, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
+};
+use holdfast_store::Backend;
+use holdfast_store::testing::TestStore;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A registry running `test` (names `name0.test` … `name19.test`, sponsored by Registrar A,
+/// whose organisation has a user), with a desk on the Brussels calendar; a reporter from
+/// verified law enforcement and one from the public.
+struct Desk {
+    router: Router,
+    service: Service,
+    clock: Arc<FakeClock>,
+    _db: TestStore,
+    registry: i64,
+    tld: i64,
+    analyst: String,
+    registrar_user: String,
+    police: String,
+    citizen: String,
+}
+
+/// Friday 4 December 2026, 10:00 in Brussels.
+fn friday() -> Timestamp {
+    "2026-12-04T09:00:00Z".parse().unwrap()
+}
+
+impl Desk {
+    async fn new(backend: Backend) -> Desk {
+        let db = TestStore::new(backend).await;
+        let service = Service::new(db.store.clone());
+        let now = friday();
+        let clock = Arc::new(FakeClock(Mutex::new(now)));
+        let admin = service.bootstrap(now).await.unwrap().unwrap().token;
+        let admin = service.authenticate(&admin, now).await.unwrap();
+        let org = |name: &str, kind| NewOrganisation {
+            name: name.into(),
+            kind,
+            reason: String::new(),
+        };
+        let mut orgs = Vec::new();
+        for (name, kind) in [
+            ("Registry", OrgKind::Registry),
+            ("Registrar A Inc", OrgKind::Registrar),
+            ("Federal Police", OrgKind::Reporter),
+            ("Public", OrgKind::Reporter),
+        ] {
+            orgs.push(
+                service
+                    .create_organisation(&admin, org(name, kind), now)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let mut tokens = Vec::new();
+        for (org_id, email, role) in [
+            (orgs[0], "analyst@registry.example", Role::RegistryStaff),
+            (orgs[1], "staff@registrar.example", Role::RegistrarStaff),
+            (orgs[2], "officer@police.example", Role::Reporter),
+            (orgs[3], "citizen@mail.example", Role::Reporter),
+        ] {
+            let request = NewUserRequest {
+                email: email.into(),
+                display_name: email.into(),
+                role,
+                password: None,
+                reason: String::new(),
+            };
+            let user = service
+                .create_user(&admin, org_id, request, now)
+                .await
+                .unwrap();
+            let token = service
+                .issue_token(&admin, user.id, "test", None, now)
+                .await;
+            tokens.push(token.unwrap().token);
+        }
+        let tld = service
+            .create_tld(
+                &admin,
+                NewTld {
+                    name: "test".into(),
+                    org_id: orgs[0],
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let registrar = service
+            .create_registrar(
+                &admin,
+                NewRegistrarRequest {
+                    name: "Registrar A".into(),
+                    iana_id: Some(9001),
+                    org_id: Some(orgs[1]),
+                    abuse_email: "abuse@registrar.example".into(),
+                    abuse_phone: "+1.5555550100".into(),
+                    internal: false,
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let names: Vec<DomainName> = (0..20)
+            .map(|i| DomainName::parse(&format!("name{i}.test")).unwrap())
+            .collect();
+        let mut tx = db.store.write().await.unwrap();
+        tx.insert_domains(tld.id, &names, Some(registrar.id), EppStatusSet::OK, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let state = AppState::new(service.clone(), clock.clone());
+        let desk = Desk {
+            router: router(state),
+            service,
+            clock,
+            _db: db,
+            registry: orgs[0],
+            tld: tld.id,
+            analyst: tokens[0].clone(),
+            registrar_user: tokens[1].clone(),
+            police: tokens[2].clone(),
+            citizen: tokens[3].clone(),
+        };
+        let admin_token = desk
+            .service
+            .issue_token(&admin, admin.user_id, "test", None, now)
+            .await
+            .unwrap()
+            .token;
+        let verify = json!({ "reason": "liaison officer's call, badge checked" });
+        let path = format!("/api/v1/organisations/{}/verify-lea", orgs[2]);
+        let (status, body) = desk
+            .call(Method::POST, &path, &admin_token, Some(verify))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let calendar = json!({ "time_zone": "Europe/Brussels", "holidays": ["2026-12-25"] });
+        let path = format!("/api/v1/organisations/{}/calendar", orgs[0]);
+        let (status, body) = desk
+            .call(Method::PUT, &path, &desk.analyst, Some(calendar))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let settings =
+            json!({ "acknowledge_minutes": 60, "desk_address": "abuse@registry.example" });
+        let path = format!("/api/v1/desks/{}", orgs[0]);
+        let (status, body) = desk
+            .call(Method::PUT, &path, &desk.analyst, Some(settings))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        desk
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        common::call(&self.router, method, path, Some(token), body).await
+    }
+
+    /// Files a report as `token` and returns the receipt.
+    async fn report(&self, token: &str, body: Value) -> Value {
+        let (status, receipt) = self
+            .call(Method::POST, "/api/v1/reports", token, Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body} → {receipt}");
+        receipt
+    }
+
+    async fn case(&self, id: i64) -> Value {
+        let path = format!("/api/v1/cases/{id}");
+        let (status, case) = self.call(Method::GET, &path, &self.analyst, None).await;
+        assert_eq!(status, StatusCode::OK, "{case}");
+        case
+    }
+
+    async fn step(&self, id: i64, body: Value) -> (StatusCode, Value) {
+        let path = format!("/api/v1/cases/{id}/steps");
+        self.call(Method::POST, &path, &self.analyst, Some(body))
+            .await
+    }
+
+    fn advance(&self, by: SignedDuration) -> Timestamp {
+        let mut now = self.clock.0.lock().unwrap();
+        *now = now.checked_add(by).unwrap();
+        *now
+    }
+}
+
+fn clock<'a>(case: &'a Value, name: &str) -> &'a Value {
+    case["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|clock| clock["clock"] == name)
+        .unwrap_or_else(|| panic!("no {name} clock in {case}"))
+}
+
+fn events(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m["event"].as_str().unwrap(),
+                m["recipient"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_case_from_reports_to_closure_on_the_registry_calendar() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let received = desk.clock.now();
+
+        // Law enforcement reports: names normalised, URL hosts counted, strangers kept.
+        let receipt = desk
+            .report(
+                &desk.police,
+                json!({ "threat_type": "phishing", "description": "bank phishing kit",
+                        "names": ["Name1.TEST", "www.name2.test", "evil.other", "bad..name"],
+                        "urls": ["https://name3.test/login?x=1"],
+                        "requested_action": "hold", "claimed_urgency": "high" }),
+            )
+            .await;
+        assert_eq!(receipt["source_class"], "lea", "{backend:?} {receipt}");
+        assert_eq!(
+            (receipt["names"].as_i64(), receipt["ours"].as_i64()),
+            (Some(5), Some(3))
+        );
+        assert_eq!(receipt["not_ours"], 1);
+        assert_eq!(receipt["invalid"], 1);
+        let case_id = receipt["case_id"].as_i64().unwrap();
+        let police_report = receipt["report_id"].as_i64().unwrap();
+
+        // A second report on a shared name joins the case; another name opens a new one.
+        let joined = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "phishing", "names": ["name2.test"] }),
+            )
+            .await;
+        assert_eq!(joined["case_id"], case_id);
+        assert_eq!(joined["source_class"], "other");
+        let other = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "malware", "names": ["name9.test"] }),
+            )
+            .await;
+        assert_ne!(other["case_id"], case_id);
+
+        // Reporters see only their own reports; they cannot see the queue.
+        let path = format!("/api/v1/reports/{police_report}");
+        let (status, _) = desk.call(Method::GET, &path, &desk.citizen, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = desk
+            .call(Method::GET, "/api/v1/cases", &desk.police, None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, mine) = desk
+            .call(Method::GET, "/api/v1/reports", &desk.citizen, None)
+            .await;
+        assert_eq!(mine.as_array().unwrap().len(), 2);
+
+        // The acknowledgment clock: one hour, elapsed. Reminder at 45 minutes, breach after.
+        let case = desk.case(case_id).await;
+        let ack = clock(&case, "acknowledge");
+        let due: Timestamp = ack["due"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            due,
+            received.checked_add(SignedDuration::from_hours(1)).unwrap()
+        );
+        desk.advance(SignedDuration::from_mins(46));
+        let tick = desk.service.tick(desk.clock.now()).await.unwrap();
+        assert_eq!((tick.reminded, tick.breached), (2, 0), "{backend:?}");
+        // The deadlines live in the database: a new service over the same store (a restart)
+        // finds the breach.
+        desk.advance(SignedDuration::from_mins(15));
+        let restarted = Service::new(desk._db.store.clone());
+        let tick = restarted.tick(desk.clock.now()).await.unwrap();
+        assert_eq!(tick.breached, 2, "{backend:?}");
+        let case = desk.case(case_id).await;
+        assert_eq!(clock(&case, "acknowledge")["standing"], "breached");
+        let (_, queue) = desk
+            .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+            .await;
+        assert_eq!(queue.as_array().unwrap().len(), 2);
+        let path = format!("/api/v1/cases?tld={}&threat_type=malware", desk.tld);
+        let (_, filtered) = desk.call(Method::GET, &path, &desk.analyst, None).await;
+        assert_eq!(filtered.as_array().unwrap().len(), 1, "{filtered}");
+        assert_eq!(filtered[0]["case"]["id"], other["case_id"]);
+        assert!(
+            queue.as_array().unwrap().iter().all(|c| c["breaches"] == 1),
+            "{queue}"
+        );
+        let (_, settings) = desk
+            .call(
+                Method::GET,
+                &format!("/api/v1/desks/{}", desk.registry),
+                &desk.analyst,
+                None,
+            )
+            .await;
+        assert_eq!(settings["breaches"], 2);
+
+        // Acknowledge: the clock is met late (the breach stays counted); both reporters are told.
+        let (status, acked) = desk.step(case_id, json!({ "step": "acknowledge" })).await;
+        assert_eq!(status, StatusCode::OK, "{acked}");
+        let (status, again) = desk.step(case_id, json!({ "step": "acknowledge" })).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{again}");
+        let case = desk.case(case_id).await;
+        assert_eq!(clock(&case, "acknowledge")["standing"], "met_late");
+        let assess_due: Timestamp = clock(&case, "assess")["due"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            assess_due,
+            desk.clock
+                .now()
+                .checked_add(SignedDuration::from_hours(24))
+                .unwrap()
+        );
+        let sent = events(&case["messages"]);
+        for expected in [
+            "reminder:abuse@registry.example",
+            "breach:abuse@registry.example",
+            "acknowledgment:officer@police.example",
+            "acknowledgment:citizen@mail.example",
+        ] {
+            assert!(
+                sent.iter().any(|e| e == expected),
+                "{expected} not in {sent:?}"
+            );
+        }
+
+        // Assess: the rationale is required, and named when missing.
+        let assess = json!({ "step": "assess", "priority": "high", "priority_rationale": " ",
+            "threat_type": "phishing", "responsible_party": "registrar",
+            "course_of_action": "refer to the registrar, hold if no answer",
+            "timeline": "within two business days" });
+        let (status, error) = desk.step(case_id, assess.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["error"]["field"], "priority_rationale", "{error}");
+        let mut assess = assess;
+        assess["priority_rationale"] = json!("customers of a national bank are phished now");
+        let (status, assessed) = desk.step(case_id, assess).await;
+        assert_eq!(status, StatusCode::OK, "{assessed}");
+        assert_eq!(assessed["priority"], "high");
+
+        // The reporter sees the state and the answers, in their own report.
+        let path = format!("/api/v1/reports/{police_report}");
+        let (status, view) = desk.call(Method::GET, &path, &desk.police, None).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        assert_eq!(view["case_state"], "assessed");
+        let answers: Vec<&str> = view["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(answers, ["acknowledgment", "assessment"]);
+        let assessment = &view["answers"][1]["body"];
+        assert!(
+            assessment
+                .as_str()
+                .unwrap()
+                .contains("within two business days")
+        );
+
+        // Refer from the case, on a Friday: the registrar has until Tuesday, same time.
+        let path = format!("/api/v1/cases/{case_id}/actions");
+        let refer = json!({ "kind": "refer", "reason": "registrar's customer" });
+        let (status, action) = desk
+            .call(Method::POST, &path, &desk.analyst, Some(refer))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{action}");
+        let refer_at = desk.clock.now();
+        let (_, referrals) = desk
+            .call(Method::GET, "/api/v1/referrals", &desk.registrar_user, None)
+            .await;
+        let referral = &referrals[0];
+        let mut names: Vec<&str> = referral["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["name1.test", "name2.test", "name3.test"],
+            "{backend:?}"
+        );
+        let due: Timestamp = referral["due"].as_str().unwrap().parse().unwrap();
+        let local = refer_at.in_tz("Europe/Brussels").unwrap();
+        assert_eq!(local.weekday(), jiff::civil::Weekday::Friday);
+        assert_eq!(
+            due.in_tz("Europe/Brussels").unwrap().date(),
+            jiff::civil::date(2026, 12, 8),
+            "two business days from Friday is Tuesday"
+        );
+        let case = desk.case(case_id).await;
+        assert_eq!(case["case"]["state"], "action_decided");
+        let referral_mail = case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["event"] == "referral")
+            .unwrap();
+        assert_eq!(referral_mail["recipient"], "abuse@registrar.example");
+        assert!(
+            referral_mail["body"]
+                .as_str()
+                .unwrap()
+                .contains("bank phishing kit")
+        );
+        // Other registrars and other roles see nothing of it.
+        let (status, _) = desk
+            .call(Method::GET, "/api/v1/referrals", &desk.police, None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // The registrar answers in place; the referral clock stops.
+        let path = format!("/api/v1/referrals/{}/answer", referral["id"]);
+        let answer = json!({ "answer": "suspended name1 and name2; name3 is a compromised site" });
+        let (status, answered) = desk
+            .call(Method::POST, &path, &desk.registrar_user, Some(answer))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answered}");
+        let case = desk.case(case_id).await;
+        assert_eq!(clock(&case, "referral")["standing"], "met");
+
+        // The registry acts anyway on one name; the worker marks the case mitigated.
+        let path = format!("/api/v1/cases/{case_id}/actions");
+        let hold = json!({ "kind": "hold", "names": ["name3.test"], "reason": "still phishing" });
+        let (status, action) = desk
+            .call(Method::POST, &path, &desk.analyst, Some(hold))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{action}");
+        common::settle(
+            &desk.router,
+            &desk.analyst,
+            action["id"].as_i64().unwrap(),
+            false,
+        )
+        .await;
+        let tick = desk.service.tick(desk.clock.now()).await.unwrap();
+        assert_eq!(tick.mitigated, 1, "{backend:?}");
+        let case = desk.case(case_id).await;
+        assert_eq!(case["case"]["state"], "mitigated");
+        assert_eq!(case["actions"].as_array().unwrap().len(), 2);
+        assert_eq!(case["actions"][1]["kind"], "hold");
+
+        let (status, closed) = desk
+            .step(case_id, json!({ "step": "close", "note": "done" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
+        let case = desk.case(case_id).await;
+        let closures = events(&case["messages"])
+            .into_iter()
+            .filter(|e| e.starts_with("closure:"))
+            .count();
+        assert_eq!(closures, 2);
+        // Closed cases leave the queue but stay listed with all=true.
+        let (_, queue) = desk
+            .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+            .await;
+        assert!(
+            queue
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["case"]["id"] != case_id)
+        );
+        let (_, all) = desk
+            .call(Method::GET, "/api/v1/cases?all=true", &desk.analyst, None)
+            .await;
+        assert!(
+            all.as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["case"]["id"] == case_id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn merge_split_and_closing_without_action() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let first = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "malware", "names": ["name4.test"] }),
+            )
+            .await;
+        let second = desk
+            .report(
+                &desk.police,
+                json!({ "threat_type": "malware", "names": ["name5.test"] }),
+            )
+            .await;
+        let (a, b) = (
+            first["case_id"].as_i64().unwrap(),
+            second["case_id"].as_i64().unwrap(),
+        );
+        assert_ne!(a, b);
+        let (status, merged) = desk
+            .call(
+                Method::POST,
+                &format!("/api/v1/cases/{a}/merge"),
+                &desk.analyst,
+                Some(json!({ "from": b })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {merged}");
+        let case = desk.case(a).await;
+        assert_eq!(case["reports"].as_array().unwrap().len(), 2);
+        assert_eq!(desk.case(b).await["case"]["merged_into"], a);
+        let (status, _) = desk.step(b, json!({ "step": "acknowledge" })).await;
+        assert_eq!(status, StatusCode::CONFLICT, "a merged case takes no steps");
+
+        let split_body = json!({ "reports": [second["report_id"]] });
+        let (status, split) = desk
+            .call(
+                Method::POST,
+                &format!("/api/v1/cases/{a}/split"),
+                &desk.analyst,
+                Some(split_body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{split}");
+        let c = split["id"].as_i64().unwrap();
+        assert_eq!(desk.case(c).await["reports"][0]["id"], second["report_id"]);
+        assert_eq!(
+            clock(&desk.case(c).await, "acknowledge")["standing"],
+            "running"
+        );
+
+        // Steps out of order are refused with the reason; closing without action tells why.
+        let (status, error) = desk
+            .step(
+                a,
+                json!({ "step": "close_no_action", "reason": "not abuse" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains("new"),
+            "{error}"
+        );
+        desk.step(a, json!({ "step": "acknowledge" })).await;
+        let (status, closed) = desk
+            .step(
+                a,
+                json!({ "step": "close_no_action", "reason": "the site was cleaned by its owner" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
+        let path = format!("/api/v1/reports/{}", first["report_id"]);
+        let (_, view) = desk.call(Method::GET, &path, &desk.citizen, None).await;
+        assert_eq!(view["case_state"], "closed_no_action");
+        let answer = view["answers"].as_array().unwrap().last().unwrap();
+        assert_eq!(answer["event"], "no_action");
+        assert!(
+            answer["body"]
+                .as_str()
+                .unwrap()
+                .contains("cleaned by its owner")
+        );
+    }
+}
+
+/// Sends a raw body with a content type.
+async fn upload(
+    desk: &Desk,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .unwrap();
+    common::send(&desk.router, request).await
+}
+
+#[tokio::test]
+async fn bulk_files_evidence_and_hostile_content() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        // A CSV with a header, 5,000 names of which 20 are ours, a comment and an invalid line.
+        let mut csv = String::from("domain,first_seen\n# exported by a sandbox\n");
+        for i in 0..5_000 {
+            let name = if i < 20 {
+                format!("dga{i}x.test")
+            } else {
+                format!("dga{i}x.sub.example")
+            };
+            csv.push_str(&format!("{name},2026-11-01\n"));
+        }
+        csv.push_str("\"not a name\",x\n");
+        let path = "/api/v1/reports/bulk?threat_type=botnet_cc&description=DGA";
+        let (status, receipt) =
+            upload(&desk, path, &desk.police, "text/csv", csv.into_bytes()).await;
+        assert_eq!(status, StatusCode::CREATED, "{backend:?} {receipt}");
+        assert_eq!(receipt["names"], 5_001);
+        assert_eq!(receipt["ours"], 20);
+        assert_eq!(receipt["invalid"], 1);
+        let names_path = format!("/api/v1/reports/{}/names?limit=3", receipt["report_id"]);
+        let (_, names) = desk
+            .call(Method::GET, &names_path, &desk.police, None)
+            .await;
+        assert_eq!(names.as_array().unwrap().len(), 3);
+
+        // A line too long is named; nothing is stored.
+        let long = format!("ok.test\n{}\n", "a".repeat(2000));
+        let (status, error) =
+            upload(&desk, path, &desk.police, "text/plain", long.into_bytes()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["error"]["field"], "line 2", "{error}");
+
+        // Hostile content is stored and returned as the same inert text.
+        let script = "<script>alert(1)</script>";
+        let img = "\"><img src=x onerror=alert(1)>";
+        let receipt = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "phishing", "description": format!("{script}{img}"),
+                        "names": ["name7.test", script], "reporter_name": img }),
+            )
+            .await;
+        let report_id = receipt["report_id"].as_i64().unwrap();
+        let evidence_path = format!(
+            "/api/v1/reports/{report_id}/evidence?filename={}",
+            urlencode(&format!("{img}.html"))
+        );
+        let content = format!("<html>{script}</html>").into_bytes();
+        let (status, evidence) = upload(
+            &desk,
+            &evidence_path,
+            &desk.citizen,
+            "text/html",
+            content.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{evidence}");
+        assert_eq!(evidence["filename"], format!("{img}.html"));
+        let expected = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&content))
+        };
+        assert_eq!(evidence["sha256"], expected);
+        let (_, view) = desk
+            .call(
+                Method::GET,
+                &format!("/api/v1/reports/{report_id}"),
+                &desk.citizen,
+                None,
+            )
+            .await;
+        assert_eq!(view["report"]["description"], format!("{script}{img}"));
+        assert_eq!(view["report"]["reporter_name"], img);
+        let (_, names) = desk
+            .call(
+                Method::GET,
+                &format!("/api/v1/reports/{report_id}/names"),
+                &desk.citizen,
+                None,
+            )
+            .await;
+        assert!(
+            names
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["name"] == script && n["status"] == "invalid")
+        );
+        // The download is an attachment of an inert type, whatever was uploaded.
+        let request = Request::builder()
+            .uri(format!("/api/v1/evidence/{}", evidence["id"]))
+            .header("authorization", format!("Bearer {}", desk.analyst))
+            .body(Body::empty())
+            .unwrap();
+        let response = desk.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/octet-stream"
+        );
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let disposition = response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment;") && !disposition.contains('<'),
+            "{disposition}"
+        );
+        // Another reporter cannot fetch it.
+        let path = format!("/api/v1/evidence/{}", evidence["id"]);
+        let (status, _) = desk.call(Method::GET, &path, &desk.police, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Too large is refused with the limit.
+        let big = vec![0u8; holdfast_service::MAX_EVIDENCE_BYTES + 1];
+        let (status, _) =
+            upload(&desk, &evidence_path, &desk.citizen, "application/pdf", big).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn the_public_endpoint_needs_no_account_and_is_limited_per_address() {
+    let desk = Desk::new(Backend::Sqlite).await;
+    let report = json!({ "threat_type": "phishing", "names": ["name8.test"],
+                         "reporter_email": "someone@mail.example" });
+    for _ in 0..holdfast_http::PUBLIC_REPORTS_PER_WINDOW {
+        let (status, receipt) = common::call(
+            &desk.router,
+            Method::POST,
+            "/api/v1/public/reports",
+            None,
+            Some(report.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        assert_eq!(receipt["source_class"], "other");
+    }
+    let (status, error) = common::call(
+        &desk.router,
+        Method::POST,
+        "/api/v1/public/reports",
+        None,
+        Some(report.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{error}");
+    desk.advance(holdfast_http::PUBLIC_REPORT_WINDOW);
+    let (status, _) = common::call(
+        &desk.router,
+        Method::POST,
+        "/api/v1/public/reports",
+        None,
+        Some(report.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Claiming a class is refused, naming the field; a bad address is named too.
+    let mut claimed = report.clone();
+    claimed["source_class"] = json!("lea");
+    let (status, error) = common::call(
+        &desk.router,
+        Method::POST,
+        "/api/v1/public/reports",
+        None,
+        Some(claimed),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "source_class");
+    let mut bad = report;
+    bad["reporter_email"] = json!("nobody");
+    let (status, error) = common::call(
+        &desk.router,
+        Method::POST,
+        "/api/v1/public/reports",
+        None,
+        Some(bad),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "reporter_email");
+    // The origin says how the reporter was (not) established.
+    let (_, queue) = desk
+        .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+        .await;
+    let case = desk.case(queue[0]["case"]["id"].as_i64().unwrap()).await;
+    let origin = case["reports"][0]["origin"].as_str().unwrap();
+    assert!(origin.contains("public web form"), "{origin}");
+}

@@ -1,0 +1,1090 @@
+//! Reports in and cases worked (SPEC A1–A3): intake from every channel, normalised names, source
+//! class and origin, grouping into cases, the case's steps, merge and split, actions decided from
+//! a case, and what each role may see of it.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use holdfast_model::org::{Actor, OrgKind, Permission, Role};
+use holdfast_model::{
+    ActionKind, CaseState, CaseStep, Channel, Clock, ClockStanding, ClockTimes, DomainName,
+    Priority, ResponsibleParty, SourceClass, ThreatType, case::clock_standing,
+};
+use holdfast_store::{
+    Action, Case, CaseClock, CaseFilter, Evidence, Message, NewReport, QueuedCase, Referral,
+    Report, ReportName, Tx,
+};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::accounts::{email, text};
+use crate::desk::{Event, desk_of, queue_to_reporters};
+use crate::{ActionRequest, Change, Result, Service, ServiceError, record, require};
+
+/// The most names one report may list.
+pub const MAX_REPORT_NAMES: usize = 2_000_000;
+/// The most characters of a report's description.
+pub const MAX_DESCRIPTION: usize = 20_000;
+/// The most URLs one report may list, and the longest URL.
+pub const MAX_URLS: usize = 1_000;
+const MAX_URL: usize = 2_048;
+/// The largest evidence file.
+pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Who is submitting a report.
+#[derive(Debug, Clone)]
+pub enum Submitter {
+    /// A signed-in user (API, CLI).
+    User(Actor),
+    /// The public web form, from a client address.
+    WebForm { client: IpAddr },
+    /// An e-mail the desk received (kept whole as `mail_id`).
+    Email { mail_id: i64, from: String },
+}
+
+/// A report as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
+    /// The registry the report is for; found from the names' TLDs when not given.
+    pub registry: Option<i64>,
+    pub threat_type: Option<ThreatType>,
+    pub description: String,
+    pub names: Vec<String>,
+    pub urls: Vec<String>,
+    pub requested_action: Option<ActionKind>,
+    pub claimed_urgency: Option<Priority>,
+    pub legal_basis: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_email: Option<String>,
+    /// Registry staff entering a report for someone (a phone call) may set its class.
+    pub source_class: Option<SourceClass>,
+    /// Why an e-mail report could not be parsed: the report keeps the whole message.
+    pub parse_error: Option<String>,
+}
+
+/// What the desk answers when a report is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportReceipt {
+    pub report_id: i64,
+    pub case_id: i64,
+    pub source_class: SourceClass,
+    pub names: i64,
+    pub ours: i64,
+    pub not_ours: i64,
+    pub invalid: i64,
+}
+
+/// A step on a case, with what the step needs.
+#[derive(Debug, Clone)]
+pub enum CaseCommand {
+    Acknowledge,
+    Assess {
+        priority: Priority,
+        priority_rationale: String,
+        threat_type: ThreatType,
+        responsible_party: ResponsibleParty,
+        course_of_action: String,
+        /// When the reporter can expect what (told in the assessment).
+        timeline: Option<String>,
+    },
+    Mitigate,
+    Close {
+        note: Option<String>,
+    },
+    CloseNoAction {
+        reason: String,
+    },
+    Assign {
+        user_id: i64,
+    },
+}
+
+/// A clock of a case and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockView {
+    pub clock: Clock,
+    pub started_at: Timestamp,
+    pub due: Timestamp,
+    pub remind_at: Timestamp,
+    pub done_at: Option<Timestamp>,
+    pub breached_at: Option<Timestamp>,
+    pub standing: ClockStanding,
+}
+
+/// Everything staff see of a case.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub case: Case,
+    pub reports: Vec<Report>,
+    pub evidence: Vec<Evidence>,
+    pub clocks: Vec<ClockView>,
+    pub actions: Vec<Action>,
+    pub referrals: Vec<Referral>,
+    pub messages: Vec<Message>,
+    /// The first names of the case (ours), with their TLD id.
+    pub names: Vec<String>,
+}
+
+/// What a reporter sees of their report: the report, where its case stands, and the answers.
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    pub report: Report,
+    pub case_state: Option<CaseState>,
+    pub evidence: Vec<Evidence>,
+    pub answers: Vec<Message>,
+}
+
+/// The names a report gives, each normalised once, with its TLD when a registry of this
+/// installation runs it. Names under a registered name (`www.shop.tld`) stand for it.
+struct Normalised {
+    names: Vec<(DomainName, Option<(i64, i64)>)>,
+    invalid: Vec<ReportName>,
+}
+
+fn normalise(
+    given: &[String],
+    urls: &[String],
+    tlds: &HashMap<String, (i64, i64, DomainName)>,
+) -> Normalised {
+    let mut seen: HashSet<DomainName> = HashSet::with_capacity(given.len());
+    let mut invalid_seen: HashSet<String> = HashSet::new();
+    let mut names = Vec::with_capacity(given.len());
+    let mut invalid = Vec::new();
+    let hosts = urls.iter().filter_map(|url| url_host(url));
+    for raw in given.iter().map(String::as_str).chain(hosts) {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match DomainName::parse(raw) {
+            Ok(parsed) => {
+                let tld = tlds.get(parsed.tld());
+                let (name, owner) = match tld
+                    .and_then(|(id, org, apex)| Some((parsed.registrable_name(apex)?, (*id, *org))))
+                {
+                    Some((registrable, owner)) => (registrable, Some(owner)),
+                    None => (parsed, None),
+                };
+                if seen.insert(name.clone()) {
+                    names.push((name, owner));
+                }
+            }
+            Err(error) => {
+                let shown: String = raw.chars().take(300).collect();
+                if invalid_seen.insert(shown.clone()) {
+                    invalid.push(ReportName {
+                        name: shown,
+                        tld_id: None,
+                        problem: Some(error.to_string()),
+                    });
+                }
+            }
+        }
+    }
+    Normalised { names, invalid }
+}
+
+/// The host of a URL (`hxxp://` and `[.]` defanging undone), if it has one.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = host.split(':').next()?;
+    (!host.is_empty() && !host.starts_with('[')).then_some(host)
+}
+
+/// Keeps at most `max` characters of hostile free text, without control characters except
+/// line breaks and tabs.
+pub(crate) fn free_text(field: &str, value: &str, max: usize) -> Result<String> {
+    if value.chars().count() > max {
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(value
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect())
+}
+
+/// A file name safe to show and to offer as a download name: no path, no control characters,
+/// at most 200 characters. The text stays as given otherwise (it is escaped where shown).
+pub(crate) fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.trim().is_empty() || cleaned == "." || cleaned == ".." {
+        "evidence".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+fn view_clock(clock: &CaseClock, now: Timestamp) -> ClockView {
+    ClockView {
+        clock: clock.clock,
+        started_at: clock.times.start,
+        due: clock.times.due,
+        remind_at: clock.times.remind_at,
+        done_at: clock.done_at,
+        breached_at: clock.breached_at,
+        standing: clock_standing(&clock.times, clock.done_at, now),
+    }
+}
+
+/// The case `id` if `actor` works its registry's desk.
+pub(crate) async fn staff_case(tx: &mut Tx, actor: &Actor, id: i64) -> Result<Case> {
+    require(actor, Permission::WorkCases)?;
+    tx.case(id)
+        .await?
+        .filter(|case| actor.may_see_org(case.org_id))
+        .ok_or(ServiceError::NotFound { what: "case" })
+}
+
+impl Service {
+    /// Accepts a report from any channel: normalises its names, classifies its source, stores
+    /// it with every name and groups it into a case (one sharing a name, or a new one).
+    pub async fn submit_report(
+        &self,
+        submitter: Submitter,
+        request: ReportRequest,
+        now: Timestamp,
+    ) -> Result<ReportReceipt> {
+        if let Submitter::User(actor) = &submitter {
+            require(actor, Permission::FileReports)?;
+        }
+        let threat_type = request
+            .threat_type
+            .ok_or_else(|| ServiceError::invalid("threat_type", "say what the threat is"))?;
+        let description = free_text("description", &request.description, MAX_DESCRIPTION)?;
+        if request.names.len() > MAX_REPORT_NAMES {
+            return Err(ServiceError::invalid(
+                "names",
+                format!("at most {MAX_REPORT_NAMES} names per report"),
+            ));
+        }
+        if request.urls.len() > MAX_URLS {
+            return Err(ServiceError::invalid(
+                "urls",
+                format!("at most {MAX_URLS} URLs per report"),
+            ));
+        }
+        if let Some(index) = request.urls.iter().position(|url| url.len() > MAX_URL) {
+            return Err(ServiceError::invalid(
+                format!("urls[{index}]"),
+                format!("at most {MAX_URL} characters"),
+            ));
+        }
+        let urls: Vec<String> = request
+            .urls
+            .iter()
+            .map(|url| url.chars().filter(|c| !c.is_control()).collect())
+            .collect();
+        if request.names.is_empty() && urls.is_empty() && request.parse_error.is_none() {
+            return Err(ServiceError::invalid(
+                "names",
+                "name at least one domain name or URL",
+            ));
+        }
+        let legal_basis = request
+            .legal_basis
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|value| free_text("legal_basis", value, 2000))
+            .transpose()?;
+        let reporter_email = request
+            .reporter_email
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|value| email("reporter_email", value))
+            .transpose()?;
+        let reporter_name = request
+            .reporter_name
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|value| text("reporter_name", value, 200))
+            .transpose()?;
+
+        let mut tx = self.store.read().await?;
+        let tlds: HashMap<String, (i64, i64, DomainName)> = tx
+            .tld_settings()
+            .await?
+            .into_iter()
+            .map(|tld| (tld.name.as_str().to_owned(), (tld.id, tld.org_id, tld.name)))
+            .collect();
+        drop(tx);
+        let names = request.names;
+        let hosts = urls.clone();
+        let normalised = tokio::task::spawn_blocking(move || normalise(&names, &hosts, &tlds))
+            .await
+            .map_err(|error| ServiceError::Internal {
+                what: format!("normalising names: {error}"),
+            })?;
+
+        let mut tx = self.store.write().await?;
+        let registry = match request.registry {
+            Some(org_id) => {
+                crate::organisation_of_kind(&mut tx, org_id, OrgKind::Registry).await?;
+                org_id
+            }
+            None => match busiest_registry(&normalised) {
+                Some(org_id) => org_id,
+                None => only_registry(&mut tx).await?,
+            },
+        };
+        let (source_class, origin, user, reporter_org, name, contact) = match &submitter {
+            Submitter::User(actor) => {
+                let (class, origin) =
+                    user_source(&mut tx, actor, registry, request.source_class).await?;
+                let on_behalf = matches!(actor.role, Role::RegistryStaff | Role::Admin);
+                let contact = if on_behalf {
+                    reporter_email.clone()
+                } else {
+                    Some(actor.email.clone())
+                };
+                (
+                    class,
+                    origin,
+                    (!on_behalf).then_some(actor.user_id),
+                    (!on_behalf).then_some(actor.org_id),
+                    reporter_name.clone().unwrap_or_else(|| actor.email.clone()),
+                    contact,
+                )
+            }
+            Submitter::WebForm { client } => (
+                SourceClass::Other,
+                format!("public web form from {client}; the contact address was not verified"),
+                None,
+                None,
+                reporter_name
+                    .clone()
+                    .unwrap_or_else(|| "anonymous".to_owned()),
+                reporter_email.clone(),
+            ),
+            Submitter::Email { mail_id, from } => {
+                let domain = from.rsplit_once('@').map(|(_, domain)| domain.to_owned());
+                let recognised = tx
+                    .recognised_source(registry, domain.as_deref(), None)
+                    .await?;
+                let (class, origin) = match recognised {
+                    Some(label) => (
+                        SourceClass::Recognised,
+                        format!(
+                            "e-mail #{mail_id} from {from}, a domain of recognised source \
+                             {label}; the sender address is as the message states it"
+                        ),
+                    ),
+                    None => (
+                        SourceClass::Other,
+                        format!("e-mail #{mail_id} from {from}; the sender was not verified"),
+                    ),
+                };
+                (
+                    class,
+                    origin,
+                    None,
+                    None,
+                    reporter_name.clone().unwrap_or_else(|| from.clone()),
+                    Some(from.clone()),
+                )
+            }
+        };
+        let mail_id = match &submitter {
+            Submitter::Email { mail_id, .. } => Some(*mail_id),
+            _ => None,
+        };
+        let channel = match &submitter {
+            Submitter::User(_) => Channel::Api,
+            Submitter::WebForm { .. } => Channel::WebForm,
+            Submitter::Email { .. } => Channel::Email,
+        };
+        let mut rows: Vec<ReportName> = normalised
+            .names
+            .into_iter()
+            .map(|(name, owner)| ReportName {
+                name: name.as_str().to_owned(),
+                tld_id: owner.filter(|(_, org)| *org == registry).map(|(id, _)| id),
+                problem: None,
+            })
+            .collect();
+        rows.extend(normalised.invalid);
+        let requested_action = request.requested_action.map(ActionKind::as_str);
+        let new = NewReport {
+            registry_org_id: registry,
+            channel,
+            source_class,
+            origin: &origin,
+            reporter_user_id: user,
+            reporter_org_id: reporter_org,
+            reporter_name: &name,
+            reporter_email: contact.as_deref(),
+            threat_type,
+            description: &description,
+            requested_action,
+            claimed_urgency: request.claimed_urgency,
+            legal_basis: legal_basis.as_deref(),
+            urls: &urls,
+            mail_id,
+            parse_error: request.parse_error.as_deref(),
+            received_at: now,
+        };
+        let report_id = tx.insert_report(&new, &rows).await?;
+        let ours = rows.iter().filter(|row| row.tld_id.is_some()).count();
+        let invalid = rows.iter().filter(|row| row.problem.is_some()).count();
+        let case_id = match tx.case_sharing_names(registry, report_id).await? {
+            Some(case_id) => case_id,
+            None => {
+                let case_id = tx.insert_case(registry, threat_type, now).await?;
+                let desk = desk_of(&mut tx, registry).await?;
+                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
+                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
+                case_id
+            }
+        };
+        tx.set_reports_case(&[report_id], case_id).await?;
+        let case = tx
+            .case(case_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "case" })?;
+        if case.state != CaseState::New {
+            // The desk already acknowledged this case: acknowledge the new report at once.
+            queue_to_reporters(
+                &mut tx,
+                &case,
+                Some(report_id),
+                Event::Acknowledgment,
+                &[],
+                now,
+            )
+            .await?;
+        }
+        let actor = match &submitter {
+            Submitter::User(actor) => Some(actor),
+            _ => None,
+        };
+        let change = Change {
+            org_id: Some(registry),
+            action: "report.receive",
+            subject: format!("report:{report_id}"),
+            reason: "",
+            details: json!({
+                "channel": channel.as_str(), "source_class": source_class.as_str(),
+                "origin": origin, "case": case_id, "names": rows.len(), "ours": ours,
+                "invalid": invalid,
+            }),
+        };
+        record(&mut tx, actor, now, change).await?;
+        tx.commit().await?;
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        Ok(ReportReceipt {
+            report_id,
+            case_id,
+            source_class,
+            names: count(rows.len()),
+            ours: count(ours),
+            not_ours: count(rows.len() - ours - invalid),
+            invalid: count(invalid),
+        })
+    }
+
+    /// Attaches an evidence file to a report: by the reporter who filed it or the registry's
+    /// staff. The SHA-256 is computed here; the size is limited.
+    pub async fn add_evidence(
+        &self,
+        actor: &Actor,
+        report_id: i64,
+        filename: &str,
+        content_type: &str,
+        content: &[u8],
+        now: Timestamp,
+    ) -> Result<Evidence> {
+        if content.len() > MAX_EVIDENCE_BYTES {
+            return Err(ServiceError::invalid(
+                "file",
+                format!("evidence files are at most {MAX_EVIDENCE_BYTES} bytes"),
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let report = visible_report(&mut tx, actor, report_id).await?;
+        let filename = safe_filename(filename);
+        let content_type = if content_type.len() <= 100 && content_type.is_ascii() {
+            content_type
+        } else {
+            "application/octet-stream"
+        };
+        let sha256 = hex::encode(Sha256::digest(content));
+        let id = tx
+            .insert_evidence(report.id, &filename, content_type, &sha256, content, now)
+            .await?;
+        let change = Change {
+            org_id: Some(report.registry_org_id),
+            action: "evidence.add",
+            subject: format!("report:{report_id}"),
+            reason: "",
+            details: json!({ "evidence": id, "filename": filename, "sha256": sha256,
+                             "size": content.len() }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let stored = tx
+            .evidence(report.id)
+            .await?
+            .into_iter()
+            .find(|evidence| evidence.id == id)
+            .ok_or(ServiceError::NotFound { what: "evidence" })?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// An evidence file's name and content, for those who may see its report.
+    pub async fn evidence_file(&self, actor: &Actor, id: i64) -> Result<(String, Vec<u8>)> {
+        let mut tx = self.store.read().await?;
+        let (report_id, filename, content) = tx
+            .evidence_content(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "evidence" })?;
+        visible_report(&mut tx, actor, report_id).await?;
+        Ok((filename, content))
+    }
+
+    /// The reports a reporter filed (reporters), newest first.
+    pub async fn my_reports(&self, actor: &Actor) -> Result<Vec<Report>> {
+        require(actor, Permission::FileReports)?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.reports_by_user(actor.user_id).await?)
+    }
+
+    /// One report with where its case stands and the answers sent about it.
+    pub async fn report(&self, actor: &Actor, id: i64) -> Result<ReportView> {
+        let mut tx = self.store.read().await?;
+        let report = visible_report(&mut tx, actor, id).await?;
+        let case_state = match report.case_id {
+            Some(case_id) => tx.case(case_id).await?.map(|case| case.state),
+            None => None,
+        };
+        let evidence = tx.evidence(id).await?;
+        let answers = tx.report_messages(id).await?;
+        Ok(ReportView {
+            report,
+            case_state,
+            evidence,
+            answers,
+        })
+    }
+
+    /// The names of a report, in name order after `after`.
+    pub async fn report_names(
+        &self,
+        actor: &Actor,
+        id: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ReportName>> {
+        let mut tx = self.store.read().await?;
+        visible_report(&mut tx, actor, id).await?;
+        Ok(tx.report_names(id, after, limit.clamp(1, 10_000)).await?)
+    }
+
+    /// A registry's queue: open cases (or all), nearest deadline first.
+    pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Vec<QueuedCase>> {
+        require(actor, Permission::WorkCases)?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.cases(actor.org_id, filter).await?)
+    }
+
+    /// Everything staff see of a case.
+    pub async fn case(&self, actor: &Actor, id: i64, now: Timestamp) -> Result<CaseView> {
+        let mut tx = self.store.read().await?;
+        let case = staff_case(&mut tx, actor, id).await?;
+        let reports = tx.case_reports(id).await?;
+        let mut evidence = Vec::new();
+        for report in &reports {
+            evidence.extend(tx.evidence(report.id).await?);
+        }
+        let clocks = tx
+            .case_clocks(id)
+            .await?
+            .iter()
+            .map(|clock| view_clock(clock, now))
+            .collect();
+        let mut actions = Vec::new();
+        for action_id in tx.case_action_ids(id).await? {
+            if let Some(action) = tx.action(action_id).await? {
+                actions.push(action);
+            }
+        }
+        let referrals = tx.case_referrals(id).await?;
+        let messages = tx.case_messages(id).await?;
+        let names = tx
+            .case_names(id, 1_000)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        Ok(CaseView {
+            case,
+            reports,
+            evidence,
+            clocks,
+            actions,
+            referrals,
+            messages,
+            names,
+        })
+    }
+
+    /// Takes a step on a case: the state moves, clocks stop and start, and the reporters get
+    /// the message the step calls for.
+    pub async fn case_step(
+        &self,
+        actor: &Actor,
+        id: i64,
+        command: CaseCommand,
+        now: Timestamp,
+    ) -> Result<Case> {
+        let mut tx = self.store.write().await?;
+        let mut case = staff_case(&mut tx, actor, id).await?;
+        if case.merged_into.is_some() {
+            return Err(ServiceError::Conflict {
+                what: format!("case {id} was merged into another case"),
+            });
+        }
+        let step = match &command {
+            CaseCommand::Acknowledge => Some(CaseStep::Acknowledge),
+            CaseCommand::Assess { .. } => Some(CaseStep::Assess),
+            CaseCommand::Mitigate => Some(CaseStep::Mitigate),
+            CaseCommand::Close { .. } => Some(CaseStep::Close),
+            CaseCommand::CloseNoAction { .. } => Some(CaseStep::CloseNoAction),
+            CaseCommand::Assign { .. } => None,
+        };
+        if let Some(step) = step {
+            case.state = case
+                .state
+                .after(step)
+                .map_err(|refused| ServiceError::Conflict {
+                    what: refused.to_string(),
+                })?;
+        }
+        let desk = desk_of(&mut tx, case.org_id).await?;
+        let mut details = json!({ "state": case.state.as_str() });
+        let mut event = None;
+        let mut fill: Vec<(&'static str, String)> = Vec::new();
+        match command {
+            CaseCommand::Acknowledge => {
+                tx.stop_clock(id, Clock::Acknowledge, now).await?;
+                let times = Clock::Assess.schedule(&desk.calendar, now, &desk.targets);
+                tx.start_clock(id, Clock::Assess, &times).await?;
+                fill.push(("assess_due", times.due.to_string()));
+                event = Some(Event::Acknowledgment);
+            }
+            CaseCommand::Assess {
+                priority,
+                priority_rationale,
+                threat_type,
+                responsible_party,
+                course_of_action,
+                timeline,
+            } => {
+                Priority::check_rationale(&priority_rationale).map_err(|message| {
+                    let (field, reason) = message
+                        .split_once(": ")
+                        .unwrap_or(("priority_rationale", message));
+                    ServiceError::invalid(field, reason)
+                })?;
+                let rationale = text("priority_rationale", &priority_rationale, 2000)?;
+                let course = free_text("course_of_action", &course_of_action, 5000)?;
+                if course.trim().is_empty() {
+                    return Err(ServiceError::invalid(
+                        "course_of_action",
+                        "say what the desk will do (or why nothing)",
+                    ));
+                }
+                let timeline = timeline
+                    .map(|value| free_text("timeline", &value, 2000))
+                    .transpose()?;
+                tx.stop_clock(id, Clock::Assess, now).await?;
+                details = json!({ "state": case.state.as_str(), "priority": priority.as_str(),
+                    "priority_rationale": rationale, "threat_type": threat_type.as_str(),
+                    "responsible_party": responsible_party.as_str(), "course_of_action": course });
+                fill.push(("priority", priority.as_str().to_owned()));
+                fill.push(("course_of_action", course.clone()));
+                fill.push((
+                    "timeline",
+                    timeline.unwrap_or_else(|| "we will tell you when it is done".to_owned()),
+                ));
+                case.priority = Some(priority);
+                case.priority_rationale = Some(rationale);
+                case.threat_type = threat_type;
+                case.responsible_party = Some(responsible_party);
+                case.course_of_action = Some(course);
+                event = Some(Event::Assessment);
+            }
+            CaseCommand::Mitigate => {}
+            CaseCommand::Close { note } => {
+                let note = note
+                    .map(|value| free_text("note", &value, 2000))
+                    .transpose()?
+                    .unwrap_or_default();
+                close_clocks(&mut tx, id, now).await?;
+                case.closed_at = Some(now);
+                fill.push(("note", note));
+                event = Some(Event::Closure);
+            }
+            CaseCommand::CloseNoAction { reason } => {
+                let reason = text("reason", &reason, 2000)?;
+                close_clocks(&mut tx, id, now).await?;
+                case.closed_at = Some(now);
+                fill.push(("reason", reason.clone()));
+                details = json!({ "state": case.state.as_str(), "reason": reason });
+                case.no_action_reason = Some(reason);
+                event = Some(Event::NoAction);
+            }
+            CaseCommand::Assign { user_id } => {
+                let user = tx
+                    .user(user_id)
+                    .await?
+                    .filter(|user| user.org_id == case.org_id && user.disabled_at.is_none())
+                    .ok_or_else(|| {
+                        ServiceError::invalid("user_id", "not an active member of this desk")
+                    })?;
+                case.assigned_to = Some(user.id);
+                details = json!({ "assigned_to": user.email });
+            }
+        }
+        case.updated_at = now;
+        tx.update_case(&case).await?;
+        if let Some(event) = event {
+            queue_to_reporters(&mut tx, &case, None, event, &fill, now).await?;
+        }
+        let change = Change {
+            org_id: Some(case.org_id),
+            action: "case.step",
+            subject: format!("case:{id}"),
+            reason: "",
+            details,
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        tx.commit().await?;
+        Ok(case)
+    }
+
+    /// Merges case `from` into case `into`: its reports move, it is closed as merged.
+    pub async fn merge_cases(
+        &self,
+        actor: &Actor,
+        into: i64,
+        from: i64,
+        now: Timestamp,
+    ) -> Result<Case> {
+        if into == from {
+            return Err(ServiceError::invalid(
+                "from",
+                "a case cannot be merged into itself",
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let mut target = staff_case(&mut tx, actor, into).await?;
+        let mut source = staff_case(&mut tx, actor, from).await?;
+        for case in [&target, &source] {
+            if case.state.is_closed() || case.merged_into.is_some() {
+                return Err(ServiceError::Conflict {
+                    what: format!("case {} is closed", case.id),
+                });
+            }
+        }
+        if source.org_id != target.org_id {
+            return Err(ServiceError::invalid(
+                "from",
+                "both cases must belong to one desk",
+            ));
+        }
+        let reports: Vec<i64> = tx.case_reports(from).await?.iter().map(|r| r.id).collect();
+        tx.set_reports_case(&reports, into).await?;
+        close_clocks(&mut tx, from, now).await?;
+        source.merged_into = Some(into);
+        source.closed_at = Some(now);
+        source.updated_at = now;
+        tx.update_case(&source).await?;
+        target.updated_at = now;
+        tx.update_case(&target).await?;
+        let change = Change {
+            org_id: Some(target.org_id),
+            action: "case.merge",
+            subject: format!("case:{into}"),
+            reason: "",
+            details: json!({ "merged": from, "reports": reports }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        tx.commit().await?;
+        Ok(target)
+    }
+
+    /// Splits reports off a case into a new case that starts where the old one stands.
+    pub async fn split_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        report_ids: &[i64],
+        now: Timestamp,
+    ) -> Result<Case> {
+        let mut tx = self.store.write().await?;
+        let case = staff_case(&mut tx, actor, id).await?;
+        if case.state.is_closed() || case.merged_into.is_some() {
+            return Err(ServiceError::Conflict {
+                what: format!("case {id} is closed"),
+            });
+        }
+        let reports: HashSet<i64> = tx.case_reports(id).await?.iter().map(|r| r.id).collect();
+        if report_ids.is_empty() || report_ids.len() >= reports.len() {
+            return Err(ServiceError::invalid(
+                "reports",
+                "name some, but not all, of the case's reports",
+            ));
+        }
+        if let Some(stranger) = report_ids.iter().find(|r| !reports.contains(r)) {
+            return Err(ServiceError::invalid(
+                "reports",
+                format!("report {stranger} is not in case {id}"),
+            ));
+        }
+        let new_id = tx.insert_case(case.org_id, case.threat_type, now).await?;
+        let mut split = Case {
+            id: new_id,
+            created_at: now,
+            updated_at: now,
+            merged_into: None,
+            closed_at: None,
+            ..case.clone()
+        };
+        tx.update_case(&split).await?;
+        for clock in tx.case_clocks(id).await? {
+            tx.start_clock(new_id, clock.clock, &clock.times).await?;
+            if let Some(done) = clock.done_at {
+                tx.stop_clock(new_id, clock.clock, done).await?;
+            }
+        }
+        tx.set_reports_case(report_ids, new_id).await?;
+        split = tx
+            .case(new_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "case" })?;
+        let change = Change {
+            org_id: Some(case.org_id),
+            action: "case.split",
+            subject: format!("case:{id}"),
+            reason: "",
+            details: json!({ "new_case": new_id, "reports": report_ids }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        tx.commit().await?;
+        Ok(split)
+    }
+
+    /// Decides an action on names from a case (all the case's names when none are given). A
+    /// referral notifies each sponsoring registrar with the evidence and starts the referral
+    /// clock on the registry's calendar.
+    pub async fn decide_case_action(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        mut request: ActionRequest,
+        now: Timestamp,
+    ) -> Result<Action> {
+        let (case, desk) = {
+            let mut tx = self.store.read().await?;
+            let case = staff_case(&mut tx, actor, case_id).await?;
+            case.state
+                .after(CaseStep::DecideAction)
+                .map_err(|refused| ServiceError::Conflict {
+                    what: refused.to_string(),
+                })?;
+            if request.names.is_empty() {
+                request.names = tx
+                    .case_names(case_id, 2_000_000)
+                    .await?
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+            }
+            let desk = desk_of(&mut tx, case.org_id).await?;
+            (case, desk)
+        };
+        if request.kind == ActionKind::Refer && request.deadline.is_none() {
+            let times = Clock::Referral.schedule(&desk.calendar, now, &desk.targets);
+            request.deadline = Some(times.due);
+        }
+        request.case_ref = Some(format!("case:{case_id}"));
+        let action = self.decide_action(actor, request, now).await?;
+        let mut tx = self.store.write().await?;
+        let mut case = tx
+            .case(case.id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "case" })?;
+        case.state = case
+            .state
+            .after(CaseStep::DecideAction)
+            .map_err(|refused| ServiceError::Conflict {
+                what: refused.to_string(),
+            })?;
+        case.updated_at = now;
+        tx.update_case(&case).await?;
+        if action.kind == ActionKind::Refer
+            && let Some(due) = action.deadline
+        {
+            crate::desk::refer(&mut tx, &case, &action, due, now).await?;
+            tx.start_clock(case.id, Clock::Referral, &ClockTimes::until(now, due))
+                .await?;
+        }
+        let change = Change {
+            org_id: Some(case.org_id),
+            action: "case.action",
+            subject: format!("case:{case_id}"),
+            reason: &action.reason,
+            details: json!({ "action": action.id, "kind": action.kind.as_str() }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+}
+
+/// Stops every running clock of a case (it closed or merged).
+async fn close_clocks(tx: &mut Tx, case_id: i64, now: Timestamp) -> Result<()> {
+    for clock in Clock::ALL {
+        tx.stop_clock(case_id, *clock, now).await?;
+    }
+    Ok(())
+}
+
+/// The registry most of the names belong to.
+fn busiest_registry(normalised: &Normalised) -> Option<i64> {
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for (_, owner) in &normalised.names {
+        if let Some((_, org)) = owner {
+            *counts.entry(*org).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(org, count)| (*count, std::cmp::Reverse(*org)))
+        .map(|(org, _)| org)
+}
+
+/// The installation's one registry, when none of the names says which.
+async fn only_registry(tx: &mut Tx) -> Result<i64> {
+    let registries: Vec<i64> = tx
+        .organisations()
+        .await?
+        .into_iter()
+        .filter(|org| org.kind == OrgKind::Registry)
+        .map(|org| org.id)
+        .collect();
+    match registries.as_slice() {
+        [only] => Ok(*only),
+        [] => Err(ServiceError::invalid(
+            "registry",
+            "this installation has no registry to report to",
+        )),
+        _ => Err(ServiceError::invalid(
+            "registry",
+            "none of the names is in a TLD run here: say which registry the report is for",
+        )),
+    }
+}
+
+/// The source class and origin of a report from a signed-in user.
+async fn user_source(
+    tx: &mut Tx,
+    actor: &Actor,
+    registry: i64,
+    claimed: Option<SourceClass>,
+) -> Result<(SourceClass, String)> {
+    if matches!(actor.role, Role::RegistryStaff | Role::Admin) {
+        let class = claimed.unwrap_or(SourceClass::Other);
+        return Ok((
+            class,
+            format!("entered by desk staff {} for the reporter", actor.email),
+        ));
+    }
+    if claimed.is_some() {
+        return Err(ServiceError::invalid(
+            "source_class",
+            "the desk decides a source's class; leave it out",
+        ));
+    }
+    if let Some((verifier, at)) = tx.lea_verified(actor.org_id).await? {
+        return Ok((
+            SourceClass::Lea,
+            format!(
+                "signed-in account {} of an organisation verified as law enforcement by {verifier} \
+                 on {at}",
+                actor.email
+            ),
+        ));
+    }
+    let domain = actor.email.rsplit_once('@').map(|(_, domain)| domain);
+    if let Some(label) = tx
+        .recognised_source(registry, domain, Some(actor.org_id))
+        .await?
+    {
+        return Ok((
+            SourceClass::Recognised,
+            format!(
+                "signed-in account {} of recognised source {label}",
+                actor.email
+            ),
+        ));
+    }
+    Ok((
+        SourceClass::Other,
+        format!("signed-in account {}", actor.email),
+    ))
+}
+
+/// The report `id` if `actor` may see it: its reporter, or staff of its registry.
+async fn visible_report(tx: &mut Tx, actor: &Actor, id: i64) -> Result<Report> {
+    let report = tx
+        .report(id)
+        .await?
+        .ok_or(ServiceError::NotFound { what: "report" })?;
+    let visible = match actor.role {
+        Role::Admin => true,
+        Role::RegistryStaff => report.registry_org_id == actor.org_id,
+        _ => report.reporter_user_id == Some(actor.user_id),
+    };
+    if visible {
+        Ok(report)
+    } else {
+        Err(ServiceError::NotFound { what: "report" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_hosts() {
+        let check = |url: &str, expect: Option<&str>| assert_eq!(url_host(url), expect, "{url}");
+        check("https://login.bank.example/x?y", Some("login.bank.example"));
+        check("http://user:pw@evil.example:8080/", Some("evil.example"));
+        check("evil.example/path", Some("evil.example"));
+        check("http://[2001:db8::1]/", None);
+        check("", None);
+    }
+
+    #[test]
+    fn filenames_lose_paths_and_control_characters() {
+        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
+        assert_eq!(safe_filename("C:\\x\\a\u{0}b.png"), "ab.png");
+        assert_eq!(safe_filename(".."), "evidence");
+        assert_eq!(
+            safe_filename("<img src=x onerror=alert(1)>.png"),
+            "<img src=x onerror=alert(1)>.png",
+            "kept as text: it is escaped wherever it is shown"
+        );
+    }
+}
