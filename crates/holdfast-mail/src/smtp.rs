@@ -67,7 +67,7 @@ const MAX_COMMAND_LINE: usize = 2048;
 /// Message data is read in chunks of at most this many bytes (long lines are fine).
 const DATA_CHUNK: usize = 8192;
 /// Failed commands after which the client is disconnected.
-const MAX_ERRORS: usize = 10;
+const MAX_ERRORS: usize = 20;
 
 /// Serves SMTP on `listener` until `shutdown` completes, then lets the sessions finish (a message
 /// being delivered is delivered; idle sessions are told 421) and returns.
