@@ -23,9 +23,11 @@ use tokio::task::JoinSet;
 pub struct SmtpConfig {
     /// The name in the greeting and the HELO/EHLO reply.
     pub hostname: String,
-    /// Addresses mail is accepted for (compared without regard to case). An address
-    /// `local@domain` also accepts its subaddresses `local+tag@domain`.
+    /// Addresses mail is accepted for (compared without regard to case).
     pub recipients: Vec<String>,
+    /// Whether `local+tag@domain` is accepted when `local@domain` is (case addresses such as
+    /// `abuse+case-42@registry.example`).
+    pub subaddresses: Subaddresses,
     /// The largest message accepted (advertised as SIZE); larger ones get 552.
     pub max_message_bytes: usize,
     pub max_recipients: usize,
@@ -36,18 +38,26 @@ pub struct SmtpConfig {
 }
 
 impl SmtpConfig {
-    /// A configuration with the usual bounds: 25 MiB messages, 100 recipients, 64 connections,
-    /// five minutes of silence (RFC 5321 §4.5.3.2.7).
+    /// A configuration with subaddresses accepted and the usual bounds: 25 MiB messages, 100
+    /// recipients, 64 connections, five minutes of silence (RFC 5321 §4.5.3.2.7).
     pub fn new(hostname: impl Into<String>, recipients: Vec<String>) -> Self {
         Self {
             hostname: hostname.into(),
             recipients,
+            subaddresses: Subaddresses::Accepted,
             max_message_bytes: 25 * 1024 * 1024,
             max_recipients: 100,
             max_connections: 64,
             idle_timeout: Duration::from_secs(300),
         }
     }
+}
+
+/// Whether a recipient's subaddresses (`local+tag@domain`) are accepted with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subaddresses {
+    Accepted,
+    Refused,
 }
 
 /// The SMTP envelope of one message.
@@ -147,6 +157,9 @@ impl<S> Shared<S> {
         let recipient = recipient.to_ascii_lowercase();
         if self.accepted.contains(&recipient) {
             return true;
+        }
+        if self.config.subaddresses == Subaddresses::Refused {
+            return false;
         }
         let Some((local, domain)) = recipient.rsplit_once('@') else {
             return false;
@@ -567,7 +580,7 @@ mod tests {
 
     #[test]
     fn recipients_and_subaddresses() {
-        let shared = Shared {
+        let mut shared = Shared {
             config: SmtpConfig::new("mx.example", vec![]),
             accepted: ["abuse@registry.example".to_owned()].into_iter().collect(),
             sink: (),
@@ -584,5 +597,8 @@ mod tests {
         ] {
             assert_eq!(shared.accepts(recipient), accepted, "{recipient}");
         }
+        shared.config.subaddresses = Subaddresses::Refused;
+        assert!(shared.accepts("abuse@registry.example"));
+        assert!(!shared.accepts("abuse+case-42@registry.example"));
     }
 }

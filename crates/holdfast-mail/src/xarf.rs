@@ -268,3 +268,52 @@ fn evidence_item(
         bytes,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_older_shape_reads_into_the_same_report() {
+        let document = serde_json::json!({
+            "Version": "3",
+            "ReporterInfo": {"ReporterOrg": "Example Security", "ReporterOrgEmail": "abuse@sec.example"},
+            "Report": {
+                "ReportClass": "Activity",
+                "ReportType": "Phishing",
+                "Date": "2026-11-29T12:00:00Z",
+                "SourceIp": "192.0.2.1",
+                "Url": "http://phish.example/login",
+                "Samples": [{"ContentType": "text/plain", "Payload": "aGVsbG8=", "Description": "x"}]
+            }
+        });
+        let (report, names) = parse_xarf("2", document, 1000).unwrap();
+        assert_eq!(report.version, "3");
+        assert_eq!(report.reporter.contact, "abuse@sec.example");
+        assert_eq!(
+            (report.category.as_str(), report.report_type.as_str()),
+            ("Activity", "Phishing")
+        );
+        assert_eq!(report.source_identifier.as_deref(), Some("192.0.2.1"));
+        assert_eq!(report.evidence[0].bytes, b"hello");
+        assert_eq!(report.evidence[0].part, "2 Report.Samples[0]");
+        assert_eq!(names, ["http://phish.example/login"]);
+    }
+
+    #[test]
+    fn oversized_evidence_names_its_field() {
+        let document = serde_json::json!({
+            "xarf_version": "4.0.0",
+            "reporter": {"org": "o", "contact": "c@o.example"},
+            "category": "content", "type": "malware",
+            "evidence": [{"content_type": "application/zip", "payload": "QUJD".repeat(100)}]
+        });
+        assert_eq!(
+            parse_xarf("root", document, 10).unwrap_err(),
+            XarfError::TooLarge {
+                field: "evidence[0].payload".into(),
+                size: 300
+            }
+        );
+    }
+}
