@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MessageBuilder};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MessageBuilder, SinglePart};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -198,8 +198,8 @@ fn message(outbound: &Outbound) -> Result<Message, SendError> {
             })?;
         builder = builder.raw_header(HeaderValue::new(header_name, value.clone()));
     }
+    // `singlepart` also writes MIME-Version (RFC 2045 §4), which `body` leaves out.
     builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(outbound.text.clone())
+        .singlepart(SinglePart::plain(outbound.text.clone()))
         .map_err(|error| SendError::Build(error.to_string()))
 }

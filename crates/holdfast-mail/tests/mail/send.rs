@@ -98,6 +98,11 @@ async fn send_delivers_a_proper_message_to_a_real_smtp_server() {
         "{text}"
     );
     assert!(text.contains("\r\nX-Holdfast-Case: 42\r\n"), "{text}");
+    assert!(text.contains("\r\nMIME-Version: 1.0\r\n"), "{text}");
+    assert!(
+        text.contains("\r\nContent-Type: text/plain; charset=utf-8\r\n"),
+        "{text}"
+    );
     assert!(
         text.contains("\r\nDate: Sun, 29 Nov 2026 15:30:00 +0000\r\n"),
         "{text}"
