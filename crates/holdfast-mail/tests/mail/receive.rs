@@ -592,3 +592,44 @@ async fn limits_are_errors_naming_the_limit() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn long_lines_arrive_whole_and_dots_are_unstuffed_only_at_line_starts() {
+    let server = Server::start(|_| {}).await;
+    let (mut smtp, _) = Conversation::open(server.addr).await;
+    for command in [
+        "EHLO client.example",
+        "MAIL FROM:<a@b.example>",
+        "RCPT TO:<abuse@registry.example>",
+        "DATA",
+    ] {
+        smtp.command(command).await;
+    }
+    // A 20,000-byte line is read in chunks of 8,192: the "." that opens the second chunk and
+    // the ".." after it are content, not the start of a line.
+    let mut long = "x".repeat(8192);
+    long.push_str(".y..z");
+    long.push_str(&"w".repeat(20_000 - long.len()));
+    let data = format!("Subject: long\r\n\r\n{long}\r\n..next\r\n.\r\n");
+    smtp.send(data.as_bytes()).await;
+    assert_eq!(smtp.reply().await, "250 2.0.0 Message accepted");
+    let expected = format!("Subject: long\r\n\r\n{long}\r\n.next\r\n");
+    assert_eq!(server.received()[0].1, expected.as_bytes());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_is_told_421_and_disconnected() {
+    let server = Server::start(|config| {
+        config.idle_timeout = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let (mut silent, _) = Conversation::open(server.addr).await;
+    assert_eq!(silent.reply().await, "421 4.4.2 Idle timeout, closing");
+    assert_eq!(
+        silent.reply().await,
+        "",
+        "then the server closes the connection"
+    );
+    server.stop().await;
+}
