@@ -413,6 +413,7 @@ where
         let mut message = Vec::new();
         let mut too_large = false;
         let mut at_line_start = true;
+        let mut after_cr = false;
         loop {
             self.flush_if_idle().await?;
             let idle = self.shared.config.idle_timeout;
@@ -439,7 +440,10 @@ where
                     message.extend_from_slice(content);
                 }
             }
-            at_line_start = chunk == Chunk::Line && line.ends_with(b"\r\n");
+            // A CRLF may be split between two chunks.
+            at_line_start =
+                chunk == Chunk::Line && (line.ends_with(b"\r\n") || (line == b"\n" && after_cr));
+            after_cr = line.ends_with(b"\r");
         }
         let envelope = Envelope {
             helo: self.helo.clone().unwrap_or_default(),

@@ -633,3 +633,23 @@ async fn a_silent_client_is_told_421_and_disconnected() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_crlf_split_between_read_chunks_still_ends_the_line() {
+    let server = Server::start(|_| {}).await;
+    let (mut smtp, _) = Conversation::open(server.addr).await;
+    for command in [
+        "EHLO client.example",
+        "MAIL FROM:<a@b.example>",
+        "RCPT TO:<abuse@registry.example>",
+        "DATA",
+    ] {
+        smtp.command(command).await;
+    }
+    // 8,191 bytes and CR fill one chunk; the LF comes in the next, and then the final dot.
+    let line = "y".repeat(8191);
+    smtp.send(format!("{line}\r\n.\r\n").as_bytes()).await;
+    assert_eq!(smtp.reply().await, "250 2.0.0 Message accepted");
+    assert_eq!(server.received()[0].1, format!("{line}\r\n").as_bytes());
+    server.stop().await;
+}
