@@ -268,7 +268,12 @@ where
                 Chunk::Eof => return Ok(()),
                 Chunk::Partial => {
                     // Skip the rest of the line, then refuse it.
-                    while self.read_chunk(MAX_COMMAND_LINE).await? == Chunk::Partial {}
+                    let idle = self.shared.config.idle_timeout;
+                    while tokio::time::timeout(idle, self.read_chunk(MAX_COMMAND_LINE))
+                        .await
+                        .map_err(|_| Failure::Closed("421 4.4.2 Idle timeout, closing"))??
+                        == Chunk::Partial
+                    {}
                     self.errors += 1;
                     self.reply("500 5.5.2 Line too long").await?;
                     continue;
