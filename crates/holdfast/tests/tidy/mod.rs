@@ -52,13 +52,19 @@ fn dependencies(krate: &str) -> Vec<String> {
 
 #[test]
 fn crates_depend_only_along_the_allowed_edges() {
-    let layers: [(&str, &[&str]); 6] = [
+    let layers: [(&str, &[&str]); 7] = [
         ("holdfast-model", &[]),
         ("holdfast-store", &["holdfast-model"]),
         ("holdfast-dns", &["holdfast-model"]),
+        ("holdfast-mail", &["holdfast-model"]),
         (
             "holdfast-service",
-            &["holdfast-model", "holdfast-store", "holdfast-dns"],
+            &[
+                "holdfast-model",
+                "holdfast-store",
+                "holdfast-dns",
+                "holdfast-mail",
+            ],
         ),
         ("holdfast-http", &["holdfast-model", "holdfast-service"]),
         (
@@ -69,6 +75,7 @@ fn crates_depend_only_along_the_allowed_edges() {
                 "holdfast-service",
                 "holdfast-http",
                 "holdfast-dns",
+                "holdfast-mail",
             ],
         ),
     ];
