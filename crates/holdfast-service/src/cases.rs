@@ -29,7 +29,7 @@ pub const MAX_REPORT_NAMES: usize = 2_000_000;
 pub const MAX_DESCRIPTION: usize = 20_000;
 /// The most URLs one report may list, and the longest URL.
 pub const MAX_URLS: usize = 1_000;
-const MAX_URL: usize = 2_048;
+pub(crate) const MAX_URL: usize = 2_048;
 /// The largest evidence file.
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -284,7 +284,8 @@ impl Service {
             .iter()
             .map(|url| url.chars().filter(|c| !c.is_control()).collect())
             .collect();
-        if request.names.is_empty() && urls.is_empty() && request.parse_error.is_none() {
+        let by_email = matches!(submitter, Submitter::Email { .. });
+        if request.names.is_empty() && urls.is_empty() && !by_email {
             return Err(ServiceError::invalid(
                 "names",
                 "name at least one domain name or URL",
@@ -592,7 +593,8 @@ impl Service {
     pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Vec<QueuedCase>> {
         require(actor, Permission::WorkCases)?;
         let mut tx = self.store.read().await?;
-        Ok(tx.cases(actor.org_id, filter).await?)
+        let org_id = (actor.role != Role::Admin).then_some(actor.org_id);
+        Ok(tx.cases(org_id, filter).await?)
     }
 
     /// Everything staff see of a case.

@@ -15,6 +15,9 @@ use crate::{Change, IssuedToken, Result, Service, record};
 /// The password of every demo user (the demo is for trying Holdfast out, never for production).
 pub const DEMO_PASSWORD: &str = "holdfast-demo-password";
 
+/// The demo registry's desk address: reports and replies e-mailed here reach its desk.
+pub const DEMO_DESK_ADDRESS: &str = "abuse@registry.demo.example";
+
 /// The bootstrap administrator's e-mail address.
 pub const ADMIN_EMAIL: &str = "admin@localhost";
 
@@ -86,6 +89,11 @@ impl Service {
             }
             if kind == OrgKind::Registry {
                 tld_id = Some(tx.insert_tld("demo", org_id, now).await?);
+                let desk = holdfast_store::DeskSettings {
+                    targets: holdfast_model::ClockTargets::default(),
+                    desk_address: Some(DEMO_DESK_ADDRESS.to_owned()),
+                };
+                tx.set_desk_settings(org_id, &desk).await?;
                 let change = Change {
                     org_id: Some(org_id),
                     action: "tld.create",

@@ -300,7 +300,7 @@ pub(crate) async fn queue_to_reporters(
 }
 
 /// Queues `event` to the case's assigned staff member, or to the desk address.
-async fn queue_to_staff(
+pub(crate) async fn queue_to_staff(
     tx: &mut Tx,
     case: &Case,
     event: Event,

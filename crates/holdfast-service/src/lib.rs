@@ -10,6 +10,7 @@ mod desk;
 mod dns;
 mod domains;
 mod error;
+mod mail;
 mod registry;
 mod secret;
 mod zone;
@@ -21,7 +22,7 @@ pub use cases::{
     CaseCommand, CaseView, ClockView, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, ReportReceipt,
     ReportRequest, ReportView, Submitter,
 };
-pub use demo::{DEMO_PASSWORD, DemoInstall};
+pub use demo::{DEMO_DESK_ADDRESS, DEMO_PASSWORD, DemoInstall};
 pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, Event, TickReport, case_address, case_in_address};
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
@@ -31,6 +32,7 @@ pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
     Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
 };
+pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
 pub use zone::{EXPORT_TTL, ZoneImport};
 

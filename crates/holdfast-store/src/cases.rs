@@ -926,9 +926,13 @@ impl Tx {
         Ok(())
     }
 
-    /// A registry's cases matching `filter`, nearest open deadline first (cases without one
-    /// last, newest first among them).
-    pub async fn cases(&mut self, org_id: i64, filter: &CaseFilter) -> Result<Vec<QueuedCase>> {
+    /// A registry's cases (every registry's: `None`) matching `filter`, nearest open deadline
+    /// first (cases without one last, newest first among them).
+    pub async fn cases(
+        &mut self,
+        org_id: Option<i64>,
+        filter: &CaseFilter,
+    ) -> Result<Vec<QueuedCase>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT * FROM (SELECT {CASE_COLUMNS}, \
              (SELECT MIN(k.due) FROM case_clocks k WHERE k.case_id = c.id AND k.done_at IS NULL) \
@@ -936,7 +940,7 @@ impl Tx {
              (SELECT COUNT(*) FROM case_clocks k WHERE k.case_id = c.id \
                  AND k.breached_at IS NOT NULL) AS breaches, \
              (SELECT COUNT(*) FROM reports r WHERE r.case_id = c.id) AS reports \
-             FROM cases c WHERE c.org_id = $1 \
+             FROM cases c WHERE ($1 IS NULL OR c.org_id = $1) \
              AND ($2 IS NULL OR c.state = $2) AND ($3 IS NULL OR c.priority = $3) \
              AND ($4 IS NULL OR c.threat_type = $4) \
              AND ($5 IS NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.id \

@@ -29,6 +29,15 @@ pub struct Config {
     /// Address (UDP and TCP) of the embedded authoritative DNS server, which serves the TLDs
     /// that have no RFC 2136 primary straight from the store.
     pub dns_listen: SocketAddr,
+    /// Address of the SMTP listener that takes reports and replies for the desks' addresses
+    /// (no TLS, no AUTH: run it behind the organisation's MTA).
+    pub smtp_listen: SocketAddr,
+    /// The SMTP relay (`host:port`, plain SMTP, usually the local MTA) the desk's messages go
+    /// through; without one they wait in the queue and are shown in the portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_relay: Option<String>,
+    /// The name the SMTP listener and the sender give for this host.
+    pub smtp_hostname: String,
 }
 
 impl Default for Config {
@@ -39,6 +48,9 @@ impl Default for Config {
             database: None,
             demo: false,
             dns_listen: SocketAddr::from(([127, 0, 0, 1], 5353)),
+            smtp_listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            smtp_relay: None,
+            smtp_hostname: "localhost".to_owned(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod desk_cli;
 mod registry_cli;
 mod serve;
 
@@ -76,6 +77,12 @@ enum Command {
     /// TLD zones.
     #[command(subcommand)]
     Zone(registry_cli::ZoneCommand),
+    /// Reports: submit (names or a file of any size, evidence), list, show.
+    #[command(subcommand)]
+    Report(desk_cli::ReportCommand),
+    /// The case desk: the queue, a case, its steps.
+    #[command(subcommand)]
+    Case(desk_cli::CaseCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +127,12 @@ struct ServeArgs {
     /// Address of the embedded DNS server, UDP and TCP (default 127.0.0.1:5353).
     #[arg(long)]
     dns_listen: Option<SocketAddr>,
+    /// Address of the SMTP listener for reports and replies (default 127.0.0.1:2525).
+    #[arg(long)]
+    smtp_listen: Option<SocketAddr>,
+    /// The SMTP relay the desk's messages go through, host:port (none: they wait in the queue).
+    #[arg(long)]
+    smtp_relay: Option<String>,
     /// A TOML configuration file.
     #[arg(long, env = "HOLDFAST_CONFIG")]
     config: Option<PathBuf>,
@@ -253,6 +266,12 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if let Some(dns_listen) = args.dns_listen {
                 config.dns_listen = dns_listen;
             }
+            if let Some(smtp_listen) = args.smtp_listen {
+                config.smtp_listen = smtp_listen;
+            }
+            if let Some(relay) = args.smtp_relay {
+                config.smtp_relay = Some(relay);
+            }
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(serve::serve(config))?;
             return Ok(std::process::ExitCode::SUCCESS);
@@ -323,6 +342,8 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Import(command) => registry_cli::import(&client, command)?,
         Command::Zone(command) => registry_cli::zone(&client, command)?,
+        Command::Report(command) => desk_cli::report(&client, command)?,
+        Command::Case(command) => desk_cli::case(&client, command)?,
         Command::Registrar(RegistrarCommand::List) => client.get("/api/v1/registrars")?,
         Command::Registrar(RegistrarCommand::Create {
             name,

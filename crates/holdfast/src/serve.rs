@@ -74,6 +74,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     println!("DNS (embedded, authoritative) on udp+tcp {dns_address}");
     tokio::spawn(background(service.clone(), clock.clone()));
+    tokio::spawn(clocks(service.clone(), clock.clone()));
+    start_mail(&config, &service, &clock).await?;
     let publisher = service.clone();
     tokio::spawn(async move { publisher.run_publisher().await });
 
@@ -104,6 +106,95 @@ async fn background(service: Service, clock: Arc<dyn Clock>) {
             tracing::error!(%error, "lifting expired blocks failed");
         }
     }
+}
+
+/// The clock worker: reminders, breaches and mitigated cases, woken at the next clock event
+/// (at least every minute, so that clocks started meanwhile are seen).
+async fn clocks(service: Service, clock: Arc<dyn Clock>) {
+    loop {
+        let now = clock.now();
+        let next = match service.tick(now).await {
+            Ok(report) => report.next,
+            Err(error) => {
+                tracing::error!(%error, "the clock worker failed");
+                None
+            }
+        };
+        let wait = next
+            .map(|at| at.duration_since(now))
+            .filter(|wait| wait.is_positive())
+            .and_then(|wait| std::time::Duration::try_from(wait).ok())
+            .unwrap_or(std::time::Duration::from_secs(60))
+            .min(std::time::Duration::from_secs(60));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Starts the SMTP listener for the desks' addresses, and the sender of the outgoing queue
+/// when a relay is configured.
+async fn start_mail(
+    config: &Config,
+    service: &Service,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    let addresses = service.desk_addresses().await?;
+    let listener = tokio::net::TcpListener::bind(config.smtp_listen)
+        .await
+        .with_context(|| format!("listening for SMTP on {}", config.smtp_listen))?;
+    println!(
+        "SMTP for {} desk address(es) on {}",
+        addresses.len(),
+        listener.local_addr()?
+    );
+    let smtp = holdfast_mail::SmtpConfig::new(config.smtp_hostname.clone(), addresses);
+    let receiver = service.clone();
+    let receive_clock = clock.clone();
+    let sink = move |envelope: holdfast_mail::Envelope, raw: Vec<u8>| {
+        let service = receiver.clone();
+        let clock = receive_clock.clone();
+        async move {
+            let peer = envelope.peer.to_string();
+            service
+                .receive_mail(
+                    &envelope.mail_from,
+                    &envelope.rcpt_to,
+                    &peer,
+                    &raw,
+                    clock.now(),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|error| {
+                    tracing::error!(%error, "taking an e-mail failed");
+                    "the desk could not take the message now".to_owned()
+                })
+        }
+    };
+    tokio::spawn(async move {
+        if let Err(error) = holdfast_mail::serve(listener, smtp, sink, std::future::pending()).await
+        {
+            tracing::error!(%error, "the SMTP listener stopped");
+        }
+    });
+    if let Some(relay) = &config.smtp_relay {
+        let (host, port) = relay
+            .rsplit_once(':')
+            .and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?)))
+            .with_context(|| format!("smtp_relay {relay:?} is not host:port"))?;
+        let relay = holdfast_mail::SmtpRelay::new(host, port, config.smtp_hostname.clone());
+        let sender = service.clone();
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+            loop {
+                every.tick().await;
+                if let Err(error) = sender.send_pending(&relay, clock.now()).await {
+                    tracing::error!(%error, "sending the desk's messages failed");
+                }
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Writes a token to `data/name`, readable only by the owner.

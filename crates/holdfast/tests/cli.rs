@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod mail;
 mod tidy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
@@ -21,6 +22,11 @@ struct Server {
 impl Server {
     /// Starts `holdfast serve --demo` and waits until it says it listens.
     fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Starts `holdfast serve --demo` with more arguments.
+    fn start_with(data: &Path, extra: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,9 +40,12 @@ impl Server {
                 &format!("127.0.0.1:{port}"),
                 "--dns-listen",
                 "127.0.0.1:0",
+                "--smtp-listen",
+                "127.0.0.1:0",
                 "--data",
             ])
             .arg(data)
+            .args(extra)
             .env_remove("HOLDFAST_TOKEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

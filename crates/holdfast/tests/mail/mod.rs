@@ -1,0 +1,223 @@
+//! E-mail through the running server, over real SMTP on 127.0.0.1: a report sent by Python's
+//! smtplib becomes a case with its hostile text kept inert, the acknowledgment reaches a real
+//! receiving server (aiosmtpd) with the case's reply address, a reply attaches to the case, and
+//! a message that cannot be parsed is kept and shown as such.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Server, json};
+
+/// A receiving SMTP server writing each message to DIR/N.eml.
+const RECEIVER: &str = r#"
+import asyncio, os, sys
+from aiosmtpd.smtp import SMTP
+out = sys.argv[1]
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        n = len(os.listdir(out))
+        with open(os.path.join(out, f"{n}.tmp"), "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(os.path.join(out, f"{n}.tmp"), os.path.join(out, f"{n}.eml"))
+        return "250 OK"
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Handler()), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"#;
+
+/// Sends a raw message from a file with smtplib; prints the refused recipients as JSON.
+const SENDER: &str = r#"
+import smtplib, sys
+host, port, sender, rcpt, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+with smtplib.SMTP(host, port) as client:
+    client.sendmail(sender, [rcpt], open(path, "rb").read())
+"#;
+
+struct Receiver(Child);
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn receiver(dir: &Path) -> (Receiver, u16) {
+    let mut child = Command::new("python3")
+        .args(["-c", RECEIVER])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("aiosmtpd said {line:?}"));
+    (Receiver(child), port)
+}
+
+fn send_mail(port: u16, from: &str, rcpt: &str, raw: &str, dir: &Path) {
+    let path = dir.join("outgoing.eml");
+    std::fs::write(&path, raw.replace('\n', "\r\n")).unwrap();
+    let output = Command::new("python3")
+        .args(["-c", SENDER, "127.0.0.1", &port.to_string(), from, rcpt])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "smtplib: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Waits for a received message containing `needle`; returns it.
+fn received(dir: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "eml") {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if text.contains(needle) {
+                    return text;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message with {needle:?} arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn smtp_port(server: &Server) -> u16 {
+    let line = server
+        .stdout
+        .iter()
+        .find(|line| line.starts_with("SMTP for"))
+        .unwrap_or_else(|| panic!("no SMTP line in {:?}", server.stdout));
+    line.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The newest case whose reports came by e-mail.
+fn email_cases(server: &Server, token: &str) -> Vec<serde_json::Value> {
+    let queue = json(&server.cli(token, &["case", "list", "--all"]));
+    let mut found = Vec::new();
+    for queued in queue.as_array().unwrap() {
+        let id = queued["case"]["id"].to_string();
+        let case = json(&server.cli(token, &["case", "show", &id]));
+        if case["reports"][0]["channel"] == "email" {
+            found.push(case);
+        }
+    }
+    found
+}
+
+#[test]
+fn reports_and_replies_arrive_by_smtp_and_answers_leave_by_smtp() {
+    let data = tempfile::tempdir().unwrap();
+    let mailbox = tempfile::tempdir().unwrap();
+    let (_receiver, relay_port) = receiver(mailbox.path());
+    let relay = format!("127.0.0.1:{relay_port}");
+    let server = Server::start_with(data.path(), &["--smtp-relay", &relay]);
+    let token = std::fs::read_to_string(data.path().join("demo-token")).unwrap();
+    let token = token.trim();
+    let port = smtp_port(&server);
+    let desk = holdfast_service::DEMO_DESK_ADDRESS;
+
+    let report = format!(
+        "From: SOC <soc@cert.example>\nTo: {desk}\nSubject: Phishing <script>alert(1)</script>\n\
+         Message-ID: <r1@cert.example>\n\nPlease act on shop3.demo and hxxp://shop4[.]demo/login\n\
+         <img src=x onerror=alert(1)>\n"
+    );
+    send_mail(port, "soc@cert.example", desk, &report, data.path());
+    let cases = email_cases(&server, token);
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let case = &cases[0];
+    let filed = &case["reports"][0];
+    assert_eq!(filed["threat_type"], "phishing");
+    assert_eq!(filed["source_class"], "other");
+    assert!(
+        filed["origin"].as_str().unwrap().contains("e-mail"),
+        "{filed}"
+    );
+    let description = filed["description"].as_str().unwrap();
+    assert!(
+        description.contains("Phishing <script>alert(1)</script>"),
+        "{description}"
+    );
+    assert!(
+        description.contains("<img src=x onerror=alert(1)>"),
+        "{description}"
+    );
+    assert_eq!(
+        case["names"],
+        serde_json::json!(["shop3.demo", "shop4.demo"])
+    );
+
+    // The acknowledgment goes out through the relay, answering to the case's own address.
+    let id = case["case"]["id"].to_string();
+    json(&server.cli(token, &["case", "acknowledge", &id]));
+    let acknowledgment = received(
+        mailbox.path(),
+        &format!("[case {id}] We received your report"),
+    );
+    assert!(
+        acknowledgment.contains("To: soc@cert.example"),
+        "{acknowledgment}"
+    );
+    let reply_to = format!("abuse+case-{id}@registry.demo.example");
+    assert!(acknowledgment.contains(&reply_to), "{acknowledgment}");
+
+    // A reply to that address attaches to the case and alerts the desk.
+    let reply = format!(
+        "From: soc@cert.example\nTo: {reply_to}\nSubject: Re: [case {id}] We received your report\n\n\
+         The kit also sits on shop5.demo.\n"
+    );
+    send_mail(port, "soc@cert.example", &reply_to, &reply, data.path());
+    let case = json(&server.cli(token, &["case", "show", &id]));
+    let events: Vec<(&str, &str)> = case["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["event"].as_str().unwrap(),
+                m["direction"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(events.contains(&("reply", "in")), "{events:?}");
+    assert!(events.contains(&("reply_alert", "out")), "{events:?}");
+    assert_eq!(
+        case["reports"].as_array().unwrap().len(),
+        1,
+        "a reply is not a new report"
+    );
+
+    // A message that cannot be parsed is kept and shown to staff as such.
+    let broken = format!(
+        "From: x@mail.example\nTo: {desk}\nSubject: attached\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"never-there\"\n\nno parts at all\n"
+    );
+    send_mail(port, "x@mail.example", desk, &broken, data.path());
+    let cases = email_cases(&server, token);
+    let unread = cases
+        .iter()
+        .map(|case| &case["reports"][0])
+        .find(|report| !report["parse_error"].is_null());
+    let unread = unread.unwrap_or_else(|| panic!("no unparsed report in {cases:?}"));
+    assert!(unread["mail_id"].is_i64(), "{unread}");
+    server.stop();
+}
