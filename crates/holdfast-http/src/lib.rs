@@ -6,6 +6,7 @@ pub mod case_api;
 pub mod error;
 pub mod extract;
 pub mod limit;
+pub mod public_form;
 pub mod registry_api;
 
 use std::sync::Arc;
@@ -246,6 +247,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))
         .route("/api/openapi.json", get(openapi_json))
+        .route(
+            "/report",
+            get(public_form::show_form).post(public_form::submit_form),
+        )
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -819,3 +819,78 @@ async fn the_public_endpoint_needs_no_account_and_is_limited_per_address() {
     let origin = case["reports"][0]["origin"].as_str().unwrap();
     assert!(origin.contains("public web form"), "{origin}");
 }
+
+/// Posts the public HTML form; the status and the page.
+async fn post_form(desk: &Desk, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/report")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let response = desk.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap(), policy)
+}
+
+#[tokio::test]
+async fn the_public_form_keeps_input_shows_errors_by_the_field_and_never_echoes_markup() {
+    let desk = Desk::new(Backend::Sqlite).await;
+    let request = Request::builder()
+        .uri("/report")
+        .body(Body::empty())
+        .unwrap();
+    let response = desk.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(
+        page.contains("<form method=\"post\" action=\"/report\">"),
+        "{page}"
+    );
+    assert!(page.contains("<label for=\"names\">"), "{page}");
+
+    let script = "<script>alert(1)</script>";
+    let fields = [
+        ("threat_type", "phishing"),
+        ("names", "name8.test\n\"><img src=x onerror=alert(1)>"),
+        ("description", script),
+        ("reporter_email", "not-an-address"),
+    ];
+    let (status, page, policy) = post_form(&desk, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(page.contains("id=\"reporter_email-error\""), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the input is kept"
+    );
+    assert!(!page.contains(script) && !page.contains("<img"), "{page}");
+
+    let mut fields = fields;
+    fields[3].1 = "visitor@mail.example";
+    let (status, page, _) = post_form(&desk, &fields).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert!(page.contains("Report received"), "{page}");
+    let (_, queue) = desk
+        .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+        .await;
+    let case = desk.case(queue[0]["case"]["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        case["reports"][0]["description"], script,
+        "stored as the data it is"
+    );
+    assert_eq!(case["reports"][0]["channel"], "web_form");
+}

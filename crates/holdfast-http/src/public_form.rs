@@ -1,0 +1,273 @@
+//! The public report form: a plain HTML page that needs no account and no JavaScript, limited
+//! per client address. Everything a visitor typed comes back escaped; an error is shown next to
+//! the field at fault, with the input kept.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use holdfast_model::ThreatType;
+use holdfast_service::{ReportRequest, ServiceError, Submitter};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::limit::ClientAddr;
+
+/// What the form sends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FormIn {
+    threat_type: String,
+    names: String,
+    urls: String,
+    description: String,
+    reporter_name: String,
+    reporter_email: String,
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+const THREATS: [(&str, &str); 7] = [
+    ("phishing", "Phishing"),
+    ("malware", "Malware"),
+    ("botnet_cc", "Botnet command and control"),
+    ("pharming", "Pharming"),
+    ("spam", "Spam delivering one of these"),
+    ("csam", "Child sexual abuse material"),
+    ("other", "Other"),
+];
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title></head><body><main>\n<h1>{}</h1>\n{body}\n</main></body></html>\n",
+        escape(title),
+        escape(title)
+    );
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// The form, filled with `form` and with `error` (field, message) shown next to its field.
+fn form_page(status: StatusCode, form: &FormIn, error: Option<(&str, &str)>) -> Response {
+    let note = |field: &str| match error {
+        Some((at, message)) if at == field => {
+            format!(
+                "<p id=\"{field}-error\" role=\"alert\"><strong>{}</strong></p>",
+                escape(message)
+            )
+        }
+        _ => String::new(),
+    };
+    let described = |field: &str| match error {
+        Some((at, _)) if at == field => {
+            format!(" aria-invalid=\"true\" aria-describedby=\"{field}-error\"")
+        }
+        _ => String::new(),
+    };
+    let options: String = THREATS
+        .iter()
+        .map(|(value, label)| {
+            let selected = if form.threat_type == *value {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{value}\"{selected}>{label}</option>")
+        })
+        .collect();
+    let other = error
+        .filter(|(at, _)| {
+            ![
+                "threat_type",
+                "names",
+                "description",
+                "reporter_name",
+                "reporter_email",
+            ]
+            .contains(at)
+        })
+        .map(|(_, message)| format!("<p role=\"alert\"><strong>{}</strong></p>", escape(message)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Report a domain name used for phishing, malware, a botnet or other abuse. No account \
+         is needed. Give an e-mail address if you want an answer.</p>\n{other}\
+         <form method=\"post\" action=\"/report\">\n\
+         <p><label for=\"threat_type\">What is the threat?</label><br>\
+         <select id=\"threat_type\" name=\"threat_type\"{}>{options}</select></p>{}\n\
+         <p><label for=\"names\">Domain names, one per line</label><br>\
+         <textarea id=\"names\" name=\"names\" rows=\"6\" cols=\"60\"{}>{}</textarea></p>{}\n\
+         <p><label for=\"urls\">URLs (optional), one per line</label><br>\
+         <textarea id=\"urls\" name=\"urls\" rows=\"3\" cols=\"60\">{}</textarea></p>\n\
+         <p><label for=\"description\">What did you see?</label><br>\
+         <textarea id=\"description\" name=\"description\" rows=\"6\" cols=\"60\"{}>{}</textarea></p>{}\n\
+         <p><label for=\"reporter_name\">Your name (optional)</label><br>\
+         <input id=\"reporter_name\" name=\"reporter_name\" value=\"{}\"{}></p>{}\n\
+         <p><label for=\"reporter_email\">Your e-mail address (optional)</label><br>\
+         <input id=\"reporter_email\" name=\"reporter_email\" type=\"email\" value=\"{}\"{}></p>{}\n\
+         <p><button type=\"submit\">Send the report</button></p>\n</form>",
+        described("threat_type"),
+        note("threat_type"),
+        described("names"),
+        escape(&form.names),
+        note("names"),
+        escape(&form.urls),
+        described("description"),
+        escape(&form.description),
+        note("description"),
+        escape(&form.reporter_name),
+        described("reporter_name"),
+        note("reporter_name"),
+        escape(&form.reporter_email),
+        described("reporter_email"),
+        note("reporter_email"),
+    );
+    page(status, "Report abuse of a domain name", &body)
+}
+
+/// `GET /report`: the empty form.
+pub async fn show_form() -> Response {
+    form_page(StatusCode::OK, &FormIn::default(), None)
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `POST /report`: files the report, or shows the form again with the error.
+pub async fn submit_form(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    body: Bytes,
+) -> Response {
+    let form: FormIn = match serde_urlencoded::from_bytes(&body) {
+        Ok(form) => form,
+        Err(error) => {
+            let message = format!("the form could not be read: {error}");
+            return form_page(
+                StatusCode::BAD_REQUEST,
+                &FormIn::default(),
+                Some(("form", &message)),
+            );
+        }
+    };
+    let now = state.clock.now();
+    if let Err(error) = state.public_limit.check(client, now) {
+        let message = error.message().to_owned();
+        return form_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            &form,
+            Some(("form", &message)),
+        );
+    }
+    let threat_type = match form.threat_type.parse::<ThreatType>() {
+        Ok(threat) => threat,
+        Err(_) => {
+            return form_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                Some(("threat_type", "choose what the threat is")),
+            );
+        }
+    };
+    let request = ReportRequest {
+        threat_type: Some(threat_type),
+        description: form.description.clone(),
+        names: lines(&form.names),
+        urls: lines(&form.urls),
+        reporter_name: Some(form.reporter_name.clone()),
+        reporter_email: Some(form.reporter_email.clone()),
+        ..ReportRequest::default()
+    };
+    match state
+        .service
+        .submit_report(Submitter::WebForm { client }, request, now)
+        .await
+    {
+        Ok(receipt) => {
+            let body = format!(
+                "<p>Thank you. Your report is number {} and is in case {}.</p>\
+                 <p>It lists {} name(s): {} in this registry's TLDs, {} elsewhere, {} not valid.</p>\
+                 <p><a href=\"/report\">Send another report</a></p>",
+                receipt.report_id,
+                receipt.case_id,
+                receipt.names,
+                receipt.ours,
+                receipt.not_ours,
+                receipt.invalid
+            );
+            page(StatusCode::CREATED, "Report received", &body)
+        }
+        Err(ServiceError::Invalid { field, reason }) => {
+            let field = if field == "urls" || field.starts_with("urls[") {
+                "names".to_owned()
+            } else {
+                field
+            };
+            form_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                Some((&field, &reason)),
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "the public report form failed");
+            form_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &form,
+                Some((
+                    "form",
+                    "the report could not be stored now; please try again later",
+                )),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape("<script>alert('x')</script>\"&"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;"
+        );
+    }
+}
