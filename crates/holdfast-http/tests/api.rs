@@ -693,7 +693,7 @@ async fn sign_in_with_a_password_gives_a_working_token() {
 async fn tamper(store: &Store, seq: i64) {
     let rewrite = format!("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = {seq}");
     match store {
-        Store::Sqlite(pool) => {
+        Store::Sqlite { writer: pool, .. } => {
             for sql in ["DROP TRIGGER audit_log_no_update".to_owned(), rewrite] {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                     .execute(pool)

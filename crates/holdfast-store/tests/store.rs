@@ -213,7 +213,7 @@ async fn the_audit_chain_links_every_entry_and_is_append_only() {
         drop(tx);
 
         let refused = match &db.store {
-            holdfast_store::Store::Sqlite(pool) => {
+            holdfast_store::Store::Sqlite { writer: pool, .. } => {
                 sqlx::query("UPDATE audit_log SET reason = 'x' WHERE seq = 2")
                     .execute(pool)
                     .await
