@@ -30,6 +30,8 @@ pub const MAX_DESCRIPTION: usize = 20_000;
 /// The most URLs one report may list, and the longest URL.
 pub const MAX_URLS: usize = 1_000;
 pub(crate) const MAX_URL: usize = 2_048;
+/// Below this many names and URLs a report is normalised in place, not on a blocking thread.
+const INLINE_NAMES: usize = 1_000;
 /// The largest evidence file.
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -317,16 +319,19 @@ impl Service {
             .into_iter()
             .map(|tld| (tld.name.as_str().to_owned(), (tld.id, tld.org_id, tld.name)))
             .collect();
-        drop(tx);
         let names = request.names;
-        let hosts = urls.clone();
-        let normalised = tokio::task::spawn_blocking(move || normalise(&names, &hosts, &tlds))
-            .await
-            .map_err(|error| ServiceError::Internal {
-                what: format!("normalising names: {error}"),
-            })?;
+        let normalised = if names.len() + urls.len() < INLINE_NAMES {
+            normalise(&names, &urls, &tlds)
+        } else {
+            let hosts = urls.clone();
+            tokio::task::spawn_blocking(move || normalise(&names, &hosts, &tlds))
+                .await
+                .map_err(|error| ServiceError::Internal {
+                    what: format!("normalising names: {error}"),
+                })?
+        };
 
-        let mut tx = self.store.write().await?;
+        // Everything that only reads is settled before the write lock is taken.
         let registry = match request.registry {
             Some(org_id) => {
                 crate::organisation_of_kind(&mut tx, org_id, OrgKind::Registry).await?;
@@ -337,6 +342,7 @@ impl Service {
                 None => only_registry(&mut tx).await?,
             },
         };
+        let desk = desk_of(&mut tx, registry).await?;
         let (source_class, origin, user, reporter_org, name, contact) = match &submitter {
             Submitter::User(actor) => {
                 let (class, origin) =
@@ -394,6 +400,7 @@ impl Service {
                 )
             }
         };
+        drop(tx);
         let mail_id = match &submitter {
             Submitter::Email { mail_id, .. } => Some(*mail_id),
             _ => None,
@@ -414,8 +421,28 @@ impl Service {
             .collect();
         rows.extend(normalised.invalid);
         let requested_action = request.requested_action.map(ActionKind::as_str);
+        let ours = rows.iter().filter(|row| row.tld_id.is_some()).count();
+        let invalid = rows.iter().filter(|row| row.problem.is_some()).count();
+        let ours_names: Vec<&str> = rows
+            .iter()
+            .filter(|row| row.tld_id.is_some())
+            .map(|row| row.name.as_str())
+            .collect();
+        let mut tx = self.store.write().await?;
+        let shared = tx.case_sharing_names(registry, &ours_names).await?;
+        let shared_state = shared.map(|(_, state)| state);
+        let case_id = match shared {
+            Some((case_id, _)) => case_id,
+            None => {
+                let case_id = tx.insert_case(registry, threat_type, now).await?;
+                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
+                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
+                case_id
+            }
+        };
         let new = NewReport {
             registry_org_id: registry,
+            case_id: Some(case_id),
             channel,
             source_class,
             origin: &origin,
@@ -434,25 +461,12 @@ impl Service {
             received_at: now,
         };
         let report_id = tx.insert_report(&new, &rows).await?;
-        let ours = rows.iter().filter(|row| row.tld_id.is_some()).count();
-        let invalid = rows.iter().filter(|row| row.problem.is_some()).count();
-        let case_id = match tx.case_sharing_names(registry, report_id).await? {
-            Some(case_id) => case_id,
-            None => {
-                let case_id = tx.insert_case(registry, threat_type, now).await?;
-                let desk = desk_of(&mut tx, registry).await?;
-                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
-                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
-                case_id
-            }
-        };
-        tx.set_reports_case(&[report_id], case_id).await?;
-        let case = tx
-            .case(case_id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "case" })?;
-        if case.state != CaseState::New {
+        if shared_state.is_some_and(|state| state != CaseState::New) {
             // The desk already acknowledged this case: acknowledge the new report at once.
+            let case = tx
+                .case(case_id)
+                .await?
+                .ok_or(ServiceError::NotFound { what: "case" })?;
             queue_to_reporters(
                 &mut tx,
                 &case,
