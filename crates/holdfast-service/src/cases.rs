@@ -423,26 +423,8 @@ impl Service {
         let requested_action = request.requested_action.map(ActionKind::as_str);
         let ours = rows.iter().filter(|row| row.tld_id.is_some()).count();
         let invalid = rows.iter().filter(|row| row.problem.is_some()).count();
-        let ours_names: Vec<&str> = rows
-            .iter()
-            .filter(|row| row.tld_id.is_some())
-            .map(|row| row.name.as_str())
-            .collect();
-        let mut tx = self.store.write().await?;
-        let shared = tx.case_sharing_names(registry, &ours_names).await?;
-        let shared_state = shared.map(|(_, state)| state);
-        let case_id = match shared {
-            Some((case_id, _)) => case_id,
-            None => {
-                let case_id = tx.insert_case(registry, threat_type, now).await?;
-                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
-                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
-                case_id
-            }
-        };
         let new = NewReport {
             registry_org_id: registry,
-            case_id: Some(case_id),
             channel,
             source_class,
             origin: &origin,
@@ -460,7 +442,20 @@ impl Service {
             parse_error: request.parse_error.as_deref(),
             received_at: now,
         };
+        let mut tx = self.store.write().await?;
         let report_id = tx.insert_report(&new, &rows).await?;
+        let shared = tx.case_sharing_names(registry, report_id).await?;
+        let shared_state = shared.map(|(_, state)| state);
+        let case_id = match shared {
+            Some((case_id, _)) => case_id,
+            None => {
+                let case_id = tx.insert_case(registry, threat_type, now).await?;
+                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
+                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
+                case_id
+            }
+        };
+        tx.set_reports_case(&[report_id], case_id).await?;
         if shared_state.is_some_and(|state| state != CaseState::New) {
             // The desk already acknowledged this case: acknowledge the new report at once.
             let case = tx
