@@ -83,7 +83,7 @@ CREATE TABLE report_names (
     tld_id     INTEGER,
     problem    TEXT,
     PRIMARY KEY (report_id, name)
-);
+) WITHOUT ROWID;
 CREATE INDEX report_names_name ON report_names(name);
 
 CREATE TABLE evidence (
