@@ -25,7 +25,7 @@ pub enum ReportCommand {
         #[arg(long, conflicts_with = "names")]
         from_file: Option<PathBuf>,
         /// URLs of the abuse (their hosts count as names).
-        #[arg(long = "url")]
+        #[arg(long = "abuse-url")]
         urls: Vec<String>,
         /// The registry (organisation id) the report is for, when the names do not say.
         #[arg(long)]

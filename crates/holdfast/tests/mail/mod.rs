@@ -1,7 +1,8 @@
 //! E-mail through the running server, over real SMTP on 127.0.0.1: a report sent by Python's
 //! smtplib becomes a case with its hostile text kept inert, the acknowledgment reaches a real
 //! receiving server (aiosmtpd) with the case's reply address, a reply attaches to the case, and
-//! a message that cannot be parsed is kept and shown as such.
+//! a message that cannot be parsed is kept and shown as such; the report and case commands as the
+//! README shows them.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -219,5 +220,77 @@ fn reports_and_replies_arrive_by_smtp_and_answers_leave_by_smtp() {
         .find(|report| !report["parse_error"].is_null());
     let unread = unread.unwrap_or_else(|| panic!("no unparsed report in {cases:?}"));
     assert!(unread["mail_id"].is_i64(), "{unread}");
+    server.stop();
+}
+
+#[test]
+fn the_report_and_case_commands_work_as_the_readme_shows() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let token = std::fs::read_to_string(data.path().join("demo-token")).unwrap();
+    let token = token.trim();
+    let shot = data.path().join("screenshot.png");
+    std::fs::write(&shot, b"\x89PNG not really").unwrap();
+    let receipt = json(&server.cli(
+        token,
+        &[
+            "report",
+            "submit",
+            "shop7.demo",
+            "www.shop8.demo",
+            "evil.example",
+            "--threat-type",
+            "phishing",
+            "--description",
+            "bank phishing kit",
+            "--abuse-url",
+            "https://shop7.demo/login",
+            "--evidence",
+            shot.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        (receipt["ours"].as_i64(), receipt["not_ours"].as_i64()),
+        (Some(2), Some(1)),
+        "{receipt}"
+    );
+    let id = receipt["report_id"].to_string();
+    let shown = json(&server.cli(token, &["report", "show", &id]));
+    assert_eq!(shown["evidence"][0]["filename"], "screenshot.png");
+    assert_eq!(shown["evidence"][0]["size"], 15);
+
+    let csv = data.path().join("dga-names.csv");
+    let names: String = (0..2_000)
+        .map(|i| format!("dga{i}.demo,2026-11-29\n"))
+        .collect();
+    std::fs::write(&csv, format!("domain,seen\n{names}")).unwrap();
+    let bulk = json(&server.cli(
+        token,
+        &[
+            "report",
+            "submit",
+            "--from-file",
+            csv.to_str().unwrap(),
+            "--threat-type",
+            "botnet_cc",
+        ],
+    ));
+    assert_eq!(bulk["names"], 2_000, "{bulk}");
+    let queue = json(&server.cli(token, &["case", "list"]));
+    assert_eq!(queue.as_array().unwrap().len(), 2, "{queue}");
+    let case = queue[0]["case"]["id"].to_string();
+    let closed = json(&server.cli(token, &["case", "acknowledge", &case]));
+    assert_eq!(closed["state"], "acknowledged");
+    let closed = json(&server.cli(
+        token,
+        &[
+            "case",
+            "close-no-action",
+            &case,
+            "--reason",
+            "sinkholed elsewhere",
+        ],
+    ));
+    assert_eq!(closed["state"], "closed_no_action");
     server.stop();
 }
