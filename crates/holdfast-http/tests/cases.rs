@@ -894,3 +894,86 @@ async fn the_public_form_keeps_input_shows_errors_by_the_field_and_never_echoes_
     );
     assert_eq!(case["reports"][0]["channel"], "web_form");
 }
+
+#[tokio::test]
+async fn recognised_sources_and_the_registrys_own_wording() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let source = json!({ "email_domain": "Mail.Example", "label": "National CERT" });
+        let (status, added) = desk
+            .call(Method::POST, "/api/v1/sources", &desk.analyst, Some(source))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{backend:?} {added}");
+        let (status, error) = desk
+            .call(
+                Method::POST,
+                "/api/v1/sources",
+                &desk.analyst,
+                Some(json!({ "label": "x" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["error"]["field"], "email_domain");
+
+        let template = json!({ "subject": "Registry desk: case {case} opened",
+                               "body": "Dear reporter, case {case} covers {names}." });
+        let (status, _) = desk
+            .call(
+                Method::PUT,
+                "/api/v1/templates/acknowledgment",
+                &desk.analyst,
+                Some(template),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, error) = desk
+            .call(
+                Method::PUT,
+                "/api/v1/templates/thanks",
+                &desk.analyst,
+                Some(json!({ "subject": "s", "body": "b" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("acknowledgment"),
+            "{error}"
+        );
+
+        let receipt = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "pharming", "names": ["name11.test"] }),
+            )
+            .await;
+        assert_eq!(receipt["source_class"], "recognised", "{backend:?}");
+        let case_id = receipt["case_id"].as_i64().unwrap();
+        let case = desk.case(case_id).await;
+        assert!(
+            case["reports"][0]["origin"]
+                .as_str()
+                .unwrap()
+                .contains("National CERT")
+        );
+        desk.step(case_id, json!({ "step": "acknowledge" })).await;
+        let case = desk.case(case_id).await;
+        let ack = case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["event"] == "acknowledgment")
+            .unwrap();
+        assert_eq!(
+            ack["subject"],
+            format!("Registry desk: case {case_id} opened")
+        );
+        assert_eq!(
+            ack["body"],
+            format!("Dear reporter, case {case_id} covers name11.test.")
+        );
+        assert_eq!(ack["sender"], "abuse@registry.example");
+    }
+}
