@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::limit::ClientAddr;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -352,11 +353,14 @@ pub async fn ready(State(state): State<AppState>) -> ApiResult<HealthOut> {
 /// Signs in with e-mail and password; returns a session token valid for 12 hours.
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, description = "Done", body = TokenIssued), (status = 401, description = "No valid token", body = ErrorEnvelope),
-        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts from this address; try later", body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<TokenIssued> {
+    state.login_limit.check(client, state.clock.now())?;
     let issued = state
         .service
         .login(&request.email, &request.password, state.clock.now())

@@ -37,7 +37,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The limit on reports filed without an account, per client address.
     pub public_limit: Arc<limit::RateLimit>,
+    /// The limit on password sign-in attempts, per client address.
+    pub login_limit: Arc<limit::RateLimit>,
 }
+
+/// Password sign-in attempts one client address may make per [`LOGIN_WINDOW`].
+pub const LOGINS_PER_WINDOW: u32 = 30;
+/// The window of [`LOGINS_PER_WINDOW`].
+pub const LOGIN_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 /// Reports one client address may file without an account per window.
 pub const PUBLIC_REPORTS_PER_WINDOW: u32 = 10;
@@ -54,6 +61,7 @@ impl AppState {
                 PUBLIC_REPORTS_PER_WINDOW,
                 PUBLIC_REPORT_WINDOW,
             )),
+            login_limit: Arc::new(limit::RateLimit::new(LOGINS_PER_WINDOW, LOGIN_WINDOW)),
         }
     }
 }

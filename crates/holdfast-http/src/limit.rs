@@ -1,4 +1,5 @@
-//! A per-client-address limit for endpoints open to anyone (the public report form): at most
+//! A per-client-address limit for endpoints open to anyone (the public report form, password
+//! sign-in): at most
 //! `per_window` requests per address in each window, counted on the caller's clock.
 
 use std::collections::HashMap;
@@ -53,7 +54,7 @@ impl RateLimit {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!(
-                    "too many reports from your address; try again in {} seconds",
+                    "too many requests from your address; try again in {} seconds",
                     retry.as_secs().max(1)
                 ),
             ));

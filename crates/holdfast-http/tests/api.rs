@@ -687,6 +687,20 @@ async fn sign_in_with_a_password_gives_a_working_token() {
     let (_, me) = app.call(Method::GET, "/api/v1/me", Some(token), None).await;
     assert_eq!(me["email"], "user0@org0.example");
     assert_eq!(me["role"], "registry_staff");
+
+    // Guessing is limited per client address (the first attempt above counts too).
+    let guess = json!({"email": "user0@org0.example", "password": "wrong password guess"});
+    for _ in 1..holdfast_http::LOGINS_PER_WINDOW {
+        let (status, _) = app
+            .call(Method::POST, "/api/v1/login", None, Some(guess.clone()))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, refused) = app
+        .call(Method::POST, "/api/v1/login", None, Some(guess))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert_eq!(refused["error"]["code"], "rate_limited");
 }
 
 /// What someone with write access to the database does: lift the append-only guard, rewrite.
