@@ -347,7 +347,17 @@ pub(crate) async fn refer(
     } else {
         evidence.join("\n")
     };
-    let sponsored = tx.action_names_by_registrar(action.id).await?;
+    let mut names = Vec::new();
+    let mut after = -1;
+    loop {
+        let page = tx.action_items(action.id, after, 10_000).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.seq;
+        names.extend(page.into_iter().map(|item| item.name));
+    }
+    let sponsored = tx.sponsors_of(&names).await?;
     let mut start = 0;
     while start < sponsored.len() {
         let registrar_id = sponsored[start].0;

@@ -1138,21 +1138,21 @@ impl Tx {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// The names of an action that are registered, by sponsoring registrar.
-    pub async fn action_names_by_registrar(
-        &mut self,
-        action_id: i64,
-    ) -> Result<Vec<(i64, String)>> {
-        let rows: Vec<(i64, String)> = on!(self, |conn| sqlx::query_as(
-            "SELECT d.registrar_id, i.name FROM action_items i \
-             JOIN domains d ON d.name = i.name \
-             WHERE i.action_id = $1 AND d.registrar_id IS NOT NULL \
-             ORDER BY d.registrar_id, i.name"
-        )
-        .bind(action_id)
-        .fetch_all(conn)
-        .await)?;
-        Ok(rows)
+    /// The sponsoring registrar of each of `names` that is registered: (registrar id, name),
+    /// by registrar then name.
+    pub async fn sponsors_of(&mut self, names: &[String]) -> Result<Vec<(i64, String)>> {
+        let rows: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
+        let mut found: Vec<(i64, String)> = self
+            .bulk_fetch(
+                "SELECT d.registrar_id, d.name FROM {rows} AS v \
+                 JOIN domains d ON d.name = v.column1 WHERE d.registrar_id IS NOT NULL",
+                &[Col::Text],
+                &rows,
+                &[],
+            )
+            .await?;
+        found.sort_unstable();
+        Ok(found)
     }
 
     /// Records a referral to one registrar; returns its id.
