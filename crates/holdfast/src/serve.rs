@@ -120,12 +120,16 @@ async fn clocks(service: Service, clock: Arc<dyn Clock>) {
                 None
             }
         };
-        let wait = next
-            .map(|at| at.duration_since(now))
-            .filter(|wait| wait.is_positive())
-            .and_then(|wait| std::time::Duration::try_from(wait).ok())
-            .unwrap_or(std::time::Duration::from_secs(60))
-            .min(std::time::Duration::from_secs(60));
+        // Sleep until the next clock event, at most a minute; only a moment when events are
+        // already due (a tick handles at most a thousand clocks).
+        let wait = match next {
+            Some(at) => std::time::Duration::try_from(at.duration_since(now)).unwrap_or_default(),
+            None => std::time::Duration::from_secs(60),
+        }
+        .clamp(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_secs(60),
+        );
         tokio::time::sleep(wait).await;
     }
 }
