@@ -27,13 +27,13 @@ pub(crate) struct Desk {
 /// The desk of registry `org_id`: its calendar (Monday to Friday, UTC, when none is set), its
 /// clock targets (the defaults when none are set) and its address.
 pub(crate) async fn desk_of(tx: &mut Tx, org_id: i64) -> Result<Desk> {
-    let calendar = match tx.org_calendar(org_id).await? {
+    let (calendar, settings) = tx.desk_settings(org_id).await?;
+    let calendar = match calendar {
         Some(json) => serde_json::from_str(&json).map_err(|error| ServiceError::Internal {
             what: format!("stored calendar of organisation {org_id}: {error}"),
         })?,
         None => utc_calendar()?,
     };
-    let settings = tx.desk_settings(org_id).await?;
     Ok(Desk {
         calendar,
         targets: settings.as_ref().map(|s| s.targets).unwrap_or_default(),

@@ -468,32 +468,48 @@ fn referral_row(row: ReferralRow) -> Result<Referral> {
 impl Tx {
     // --- desk settings, calendars, sources ---------------------------------------------------
 
-    /// A registry's desk settings, if it has set any.
-    pub async fn desk_settings(&mut self, org_id: i64) -> Result<Option<DeskSettings>> {
-        let row: Option<(i64, i64, i64, Option<String>)> = on!(self, |conn| sqlx::query_as(
-            "SELECT acknowledge_minutes, assess_hours, referral_business_days, desk_address \
-             FROM desk_settings WHERE org_id = $1"
+    /// An organisation's calendar as stored (JSON, if it has one) and its desk settings (if it
+    /// has set any), in one query.
+    pub async fn desk_settings(
+        &mut self,
+        org_id: i64,
+    ) -> Result<(Option<String>, Option<DeskSettings>)> {
+        type Row = (
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        let row: Option<Row> = on!(self, |conn| sqlx::query_as(
+            "SELECT o.calendar, d.acknowledge_minutes, d.assess_hours, \
+             d.referral_business_days, d.desk_address FROM organisations o \
+             LEFT JOIN desk_settings d ON d.org_id = o.id WHERE o.id = $1"
         )
         .bind(org_id)
         .fetch_optional(conn)
         .await)?;
+        let Some((calendar, ack, assess, referral, desk_address)) = row else {
+            return Ok((None, None));
+        };
         let number = |value: i64| {
             u32::try_from(value).map_err(|_| StoreError::Corrupt {
                 what: "clock target",
                 value: value.to_string(),
             })
         };
-        row.map(|(ack, assess, referral, desk_address)| {
-            Ok(DeskSettings {
+        let settings = match (ack, assess, referral) {
+            (Some(ack), Some(assess), Some(referral)) => Some(DeskSettings {
                 targets: ClockTargets {
                     acknowledge_minutes: number(ack)?,
                     assess_hours: number(assess)?,
                     referral_business_days: number(referral)?,
                 },
                 desk_address,
-            })
-        })
-        .transpose()
+            }),
+            _ => None,
+        };
+        Ok((calendar, settings))
     }
 
     /// Sets a registry's desk settings.
@@ -537,17 +553,6 @@ impl Tx {
         .fetch_all(conn)
         .await)?;
         Ok(rows.into_iter().map(|(address,)| address).collect())
-    }
-
-    /// An organisation's calendar as stored (JSON), if it has one.
-    pub async fn org_calendar(&mut self, org_id: i64) -> Result<Option<String>> {
-        let row: Option<(Option<String>,)> = on!(self, |conn| sqlx::query_as(
-            "SELECT calendar FROM organisations WHERE id = $1"
-        )
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await)?;
-        Ok(row.and_then(|(calendar,)| calendar))
     }
 
     /// Sets an organisation's calendar (JSON).
