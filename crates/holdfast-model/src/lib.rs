@@ -19,8 +19,8 @@ pub use case::{
 pub use name::{DomainName, NameError};
 pub use registry::{Delegation, DsRecord, Glue, Soa};
 pub use srw::{
-    AfterActionReport, ClosedRequest, Decision, IncidentType, RequesterKind, Review, ReviewClock,
-    ReviewState, ReviewStep, SrwRequestDraft, SubmittedRequest, Urgency, Waiver, WaiverTerms,
-    YearTable,
+    AfterActionReport, ClosedRequest, Decision, DecisionKind, IncidentType, RequesterKind, Review,
+    ReviewClock, ReviewState, ReviewStep, SrwRequestDraft, SubmittedRequest, Urgency, Waiver,
+    WaiverTerms, YearTable,
 };
 pub use status::{EppStatus, EppStatusSet, Side, StatusError};

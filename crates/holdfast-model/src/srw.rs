@@ -590,6 +590,11 @@ impl Review {
             ReviewCommand::AnswerInformation => review.information_answered_at = Some(now),
             ReviewCommand::Discuss => review.discussed_at = Some(now),
             ReviewCommand::Decide(decision) => {
+                if let Decision::NotGranted { reason } = &decision
+                    && reason.trim().is_empty()
+                {
+                    return Err(refuse("say why the waiver is not granted"));
+                }
                 review.decided_at = Some(now);
                 review.decision = Some(decision);
             }
@@ -655,7 +660,7 @@ pub fn deadlines(review: &Review, calendar: &Calendar) -> Vec<(ReviewClock, Dead
 
 spelled! {
     /// The kind of answer, as counted in the published figures.
-    Outcome, "outcome" {
+    DecisionKind, "decision kind" {
         /// A new waiver was issued.
         NewWaiver = "new_waiver",
         /// The request was not granted.
@@ -692,12 +697,12 @@ pub enum Decision {
 
 impl Decision {
     /// The kind of answer.
-    pub fn outcome(&self) -> Outcome {
+    pub fn outcome(&self) -> DecisionKind {
         match self {
-            Decision::NewWaiver => Outcome::NewWaiver,
-            Decision::UpdatedWaiver { .. } => Outcome::UpdatedWaiver,
-            Decision::InScopeOfExisting { .. } => Outcome::InScopeOfExisting,
-            Decision::NotGranted { .. } => Outcome::NotGranted,
+            Decision::NewWaiver => DecisionKind::NewWaiver,
+            Decision::UpdatedWaiver { .. } => DecisionKind::UpdatedWaiver,
+            Decision::InScopeOfExisting { .. } => DecisionKind::InScopeOfExisting,
+            Decision::NotGranted { .. } => DecisionKind::NotGranted,
         }
     }
 }
@@ -872,6 +877,40 @@ impl Waiver {
             }
         }
     }
+}
+
+/// Whether `action` needs a waiver before a gTLD registry takes it (SPEC B3): registering a
+/// name itself (create) or moving its sponsorship (transfer).
+pub const fn needs_waiver(action: ActionKind) -> bool {
+    matches!(action, ActionKind::Create | ActionKind::Transfer)
+}
+
+/// The waiver of `holder_org` that covers `action` on `name` at `at`, looking only at the latest
+/// version of each waiver (an update supersedes its earlier versions). `Err` gives, per latest
+/// version, why it does not cover; empty when the holder has no waiver at all — either way an
+/// action taken now needs a retroactive request.
+pub fn covering<'a>(
+    waivers: &'a [Waiver],
+    holder_org: i64,
+    name: &DomainName,
+    action: ActionKind,
+    at: Timestamp,
+) -> Result<&'a Waiver, Vec<(i64, NotCovered)>> {
+    let mut latest: BTreeMap<i64, &Waiver> = BTreeMap::new();
+    for waiver in waivers.iter().filter(|w| w.holder_org == holder_org) {
+        let entry = latest.entry(waiver.id).or_insert(waiver);
+        if waiver.version > entry.version {
+            *entry = waiver;
+        }
+    }
+    let mut refusals = Vec::new();
+    for waiver in latest.into_values() {
+        match waiver.covers(name, action, at) {
+            Ok(()) => return Ok(waiver),
+            Err(why) => refusals.push((waiver.id, why)),
+        }
+    }
+    Err(refusals)
 }
 
 spelled! {
@@ -1079,7 +1118,7 @@ pub struct ClosedRequest {
     /// When the requester received the answer.
     pub answered_at: Timestamp,
     /// The kind of answer.
-    pub outcome: Outcome,
+    pub outcome: DecisionKind,
     /// The TLDs the request covered.
     pub tlds: Vec<DomainName>,
     /// How many names it was about.
@@ -1114,7 +1153,7 @@ pub struct YearFigures {
     /// Distinct TLDs covered by those requests.
     pub tlds_covered: u32,
     /// Requests per outcome.
-    pub outcomes: BTreeMap<Outcome, u32>,
+    pub outcomes: BTreeMap<DecisionKind, u32>,
     /// Names subject to the requests, rounded to the nearest hundred.
     pub approximate_names: u64,
     /// Requests made before action was taken.
@@ -1123,12 +1162,12 @@ pub struct YearFigures {
     pub after_action: u32,
     /// Mean business days from complete submission to answer per outcome, rounded to the
     /// nearest whole day (halves up); absent when no request had that outcome ("N/A").
-    pub average_business_days: BTreeMap<Outcome, u32>,
+    pub average_business_days: BTreeMap<DecisionKind, u32>,
 }
 
 impl YearFigures {
     /// Requests with `outcome`.
-    pub fn count(&self, outcome: Outcome) -> u32 {
+    pub fn count(&self, outcome: DecisionKind) -> u32 {
         self.outcomes.get(&outcome).copied().unwrap_or(0)
     }
 }
@@ -1163,7 +1202,7 @@ fn figures(requests: &[&ClosedRequest], calendar: &Calendar) -> YearFigures {
     let tlds: BTreeSet<&DomainName> = requests.iter().flat_map(|r| &r.tlds).collect();
     let names: u64 = requests.iter().map(|r| r.name_count).sum();
     let mut outcomes = BTreeMap::new();
-    let mut days: BTreeMap<Outcome, (i64, i64)> = BTreeMap::new();
+    let mut days: BTreeMap<DecisionKind, (i64, i64)> = BTreeMap::new();
     for request in requests {
         *outcomes.entry(request.outcome).or_insert(0) += 1;
         let taken = calendar.business_days_between(request.submitted_at, request.answered_at);
@@ -1229,15 +1268,15 @@ impl YearTable {
             &|y| y.tlds_covered.to_string(),
         ));
         for (label, outcome) in [
-            ("Number of new waivers issued", Outcome::NewWaiver),
-            ("Number of waivers not granted", Outcome::NotGranted),
+            ("Number of new waivers issued", DecisionKind::NewWaiver),
+            ("Number of waivers not granted", DecisionKind::NotGranted),
             (
                 "Number of requests deemed in scope of an existing waiver",
-                Outcome::InScopeOfExisting,
+                DecisionKind::InScopeOfExisting,
             ),
             (
                 "Number of requests resulted in an update to an existing waiver",
-                Outcome::UpdatedWaiver,
+                DecisionKind::UpdatedWaiver,
             ),
         ] {
             out.push_str(&row(label, &|y| y.count(outcome).to_string()));
@@ -1259,18 +1298,18 @@ impl YearTable {
         out.push('\n');
         out.push_str(&format!("Waiver Response{header}\n"));
         for (label, outcome) in [
-            ("Issuance of the waiver", Outcome::NewWaiver),
+            ("Issuance of the waiver", DecisionKind::NewWaiver),
             (
                 "Notification the waiver is not granted",
-                Outcome::NotGranted,
+                DecisionKind::NotGranted,
             ),
             (
                 "Notification the request in scope of an existing waiver",
-                Outcome::InScopeOfExisting,
+                DecisionKind::InScopeOfExisting,
             ),
             (
                 "Issuance of updated existing waiver",
-                Outcome::UpdatedWaiver,
+                DecisionKind::UpdatedWaiver,
             ),
         ] {
             out.push_str(&row(label, &|y| {
@@ -1297,17 +1336,17 @@ impl YearTable {
                 "{year},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 y.requests,
                 y.tlds_covered,
-                y.count(Outcome::NewWaiver),
-                y.count(Outcome::NotGranted),
-                y.count(Outcome::InScopeOfExisting),
-                y.count(Outcome::UpdatedWaiver),
+                y.count(DecisionKind::NewWaiver),
+                y.count(DecisionKind::NotGranted),
+                y.count(DecisionKind::InScopeOfExisting),
+                y.count(DecisionKind::UpdatedWaiver),
                 y.approximate_names,
                 y.before_action,
                 y.after_action,
-                days(Outcome::NewWaiver),
-                days(Outcome::NotGranted),
-                days(Outcome::InScopeOfExisting),
-                days(Outcome::UpdatedWaiver),
+                days(DecisionKind::NewWaiver),
+                days(DecisionKind::NotGranted),
+                days(DecisionKind::InScopeOfExisting),
+                days(DecisionKind::UpdatedWaiver),
             ));
         }
         out
@@ -1788,6 +1827,27 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(refused.reason, "its time is before the previous step");
+        let discussed = run(
+            review.clone(),
+            &[
+                (
+                    ReviewCommand::AssignReviewer("R. Viewer".to_owned()),
+                    "2026-11-30T19:00:00Z",
+                ),
+                (ReviewCommand::ConfirmIncident, "2026-11-30T20:00:00Z"),
+                (ReviewCommand::Discuss, "2026-12-01T17:00:00Z"),
+            ],
+        );
+        let unexplained = Decision::NotGranted {
+            reason: " ".to_owned(),
+        };
+        let refused = discussed
+            .apply(
+                ReviewCommand::Decide(unexplained),
+                at("2026-12-02T17:00:00Z"),
+            )
+            .unwrap_err();
+        assert_eq!(refused.reason, "say why the waiver is not granted");
         let refused = review
             .apply(ReviewCommand::AnswerInformation, at("2026-11-30T19:00:00Z"))
             .unwrap_err();
@@ -1818,7 +1878,7 @@ mod tests {
         );
         assert_eq!(
             decided.decision.map(|d| d.outcome()),
-            Some(Outcome::NewWaiver)
+            Some(DecisionKind::NewWaiver)
         );
     }
 
@@ -1929,6 +1989,23 @@ mod tests {
         let updated = listed.update(wider).unwrap();
         assert_eq!((updated.id, updated.version, updated.holder_org), (7, 2, 3));
         check(&updated, "c2.alpha", Transfer, mid, Ok(()));
+        // The engine looks at the latest version of each of the holder's waivers.
+        let all = [listed.clone(), dga.clone(), updated.clone()];
+        let found = covering(&all, 3, &name("c2.alpha"), Transfer, at(mid));
+        assert_eq!(found.map(|w| (w.id, w.version)), Ok((7, 2)));
+        let refused = covering(&all, 3, &name("c9.alpha"), Transfer, at(mid)).unwrap_err();
+        assert_eq!(
+            refused,
+            [
+                (7, NotCovered::NotListed(name("c9.alpha"))),
+                (8, NotCovered::Action(Transfer))
+            ]
+        );
+        assert_eq!(
+            covering(&all, 4, &name("c2.alpha"), Create, at(mid)).unwrap_err(),
+            []
+        );
+        assert!(needs_waiver(Create) && needs_waiver(Transfer) && !needs_waiver(Block));
         let mut broken = listed.terms.clone();
         broken.actions.clear();
         broken.coverage = Coverage::Names(names(&["c2.charlie"]).into_iter().collect());
@@ -2067,7 +2144,8 @@ mod tests {
         let scope = |waiver_id| Decision::InScopeOfExisting { waiver_id };
         [
             // 2019: eight gTLDs, one new waiver (2 business days), three in scope of it
-            // (1, 1 and 2 business days: 1.33 rounds to 1), all before action, 5,605 names.
+            // (1, 1 and 2 business days: 1.33 rounds to 1), all before action, 5,580 names (to the nearest hundred:
+            // 5,600; rounding down would give 5,500).
             Past {
                 submitted: "2019-03-06T10:00:00-08:00",
                 answered: "2019-03-08T15:00:00-08:00",
@@ -2099,12 +2177,12 @@ mod tests {
                 submitted: "2019-11-26T16:00:00-08:00",
                 answered: "2019-12-02T10:00:00-08:00",
                 tlds: &["golf", "hotel"],
-                names: 575,
+                names: 550,
                 retroactive: false,
                 decision: scope(1),
             },
             // 2020: six gTLDs, four new waivers (4, 3, 5 and 3 business days: 3.75 rounds to
-            // 4), one after action, 1,617 names.
+            // 4), one after action, 1,617 names (1,600; rounding up would give 1,700).
             Past {
                 submitted: "2020-02-10T09:00:00-08:00",
                 answered: "2020-02-14T17:00:00-08:00",
@@ -2178,12 +2256,19 @@ Issuance of updated existing waiver N/A N/A
             YearFigures {
                 requests: 4,
                 tlds_covered: 8,
-                outcomes: [(Outcome::NewWaiver, 1), (Outcome::InScopeOfExisting, 3)].into(),
+                outcomes: [
+                    (DecisionKind::NewWaiver, 1),
+                    (DecisionKind::InScopeOfExisting, 3),
+                ]
+                .into(),
                 approximate_names: 5600,
                 before_action: 4,
                 after_action: 0,
-                average_business_days: [(Outcome::NewWaiver, 2), (Outcome::InScopeOfExisting, 1)]
-                    .into(),
+                average_business_days: [
+                    (DecisionKind::NewWaiver, 2),
+                    (DecisionKind::InScopeOfExisting, 1),
+                ]
+                .into(),
             },
         );
         check(
@@ -2191,11 +2276,11 @@ Issuance of updated existing waiver N/A N/A
             YearFigures {
                 requests: 4,
                 tlds_covered: 6,
-                outcomes: [(Outcome::NewWaiver, 4)].into(),
+                outcomes: [(DecisionKind::NewWaiver, 4)].into(),
                 approximate_names: 1600,
                 before_action: 3,
                 after_action: 1,
-                average_business_days: [(Outcome::NewWaiver, 4)].into(),
+                average_business_days: [(DecisionKind::NewWaiver, 4)].into(),
             },
         );
         assert_eq!(
@@ -2225,19 +2310,19 @@ Issuance of updated existing waiver N/A N/A
                 request(
                     "2021-01-01T04:00:00Z",
                     "2021-01-04T18:00:00Z",
-                    Outcome::NotGranted,
+                    DecisionKind::NotGranted,
                 ),
                 request(
                     "2020-12-01T18:00:00Z",
                     "2020-12-03T18:00:00Z",
-                    Outcome::NotGranted,
+                    DecisionKind::NotGranted,
                 ),
             ],
             &calendar,
         );
         let year = &table.years[&2020];
         assert_eq!(table.years.len(), 1);
-        assert_eq!(year.average_business_days[&Outcome::NotGranted], 2);
+        assert_eq!(year.average_business_days[&DecisionKind::NotGranted], 2);
         assert_eq!(year.approximate_names, 100);
         assert_eq!(year.tlds_covered, 1);
         assert_eq!(thousands(1_234_567), "1,234,567");
