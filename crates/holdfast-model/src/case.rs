@@ -69,6 +69,8 @@ macro_rules! spelled {
     };
 }
 
+pub(crate) use spelled;
+
 /// A value that is not one of an enumeration's spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} {given:?} is not one of {}", expected.join(", "))]

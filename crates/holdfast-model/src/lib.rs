@@ -7,6 +7,7 @@ pub mod case;
 pub mod name;
 pub mod org;
 pub mod registry;
+pub mod srw;
 pub mod status;
 
 pub use action::{ActionKind, ActionParams, Effect, NameState, Outcome, Registration, Replaced};
@@ -17,4 +18,9 @@ pub use case::{
 };
 pub use name::{DomainName, NameError};
 pub use registry::{Delegation, DsRecord, Glue, Soa};
+pub use srw::{
+    AfterActionReport, ClosedRequest, Decision, DecisionKind, IncidentType, RequesterKind, Review,
+    ReviewClock, ReviewState, ReviewStep, SrwRequestDraft, SubmittedRequest, Urgency, Waiver,
+    WaiverTerms, YearTable,
+};
 pub use status::{EppStatus, EppStatusSet, Side, StatusError};
