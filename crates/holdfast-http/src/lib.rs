@@ -8,6 +8,7 @@ pub mod extract;
 pub mod limit;
 pub mod public_form;
 pub mod registry_api;
+pub mod srw_api;
 
 use std::sync::Arc;
 
@@ -90,6 +91,8 @@ impl AppState {
         case_api::set_desk, case_api::set_calendar, case_api::verify_lea, case_api::add_source,
         case_api::set_template, case_api::list_referrals, case_api::answer_referral,
         case_api::public_report,
+        srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
+        srw_api::submit_srw,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -249,6 +252,9 @@ pub fn router(state: AppState) -> Router {
         .route("/templates/{event}", put(case_api::set_template))
         .route("/referrals", get(case_api::list_referrals))
         .route("/referrals/{id}/answer", post(case_api::answer_referral))
+        .route("/srw", get(srw_api::list_srw).post(srw_api::create_srw))
+        .route("/srw/{id}", get(srw_api::get_srw).put(srw_api::update_srw))
+        .route("/srw/{id}/submit", post(srw_api::submit_srw))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()

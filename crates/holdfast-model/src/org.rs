@@ -155,6 +155,10 @@ pub enum Permission {
     FileReports,
     /// See and answer referrals to one's own registrar.
     AnswerReferrals,
+    /// Write and submit Security Response Waiver requests for one's organisation.
+    RequestWaivers,
+    /// Review submitted waiver requests (ICANN's team).
+    ReviewWaivers,
 }
 
 impl Role {
@@ -184,6 +188,10 @@ impl Role {
             Permission::ReadOwnOrg => true,
             Permission::FileReports => self != Role::Reviewer,
             Permission::AnswerReferrals => self == Role::RegistrarStaff,
+            Permission::RequestWaivers => {
+                matches!(self, Role::RegistryStaff | Role::RegistrarStaff)
+            }
+            Permission::ReviewWaivers => self == Role::Reviewer,
         }
     }
 }

@@ -13,6 +13,7 @@ mod error;
 mod mail;
 mod registry;
 mod secret;
+mod srw;
 mod zone;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
@@ -34,6 +35,8 @@ pub use holdfast_store::{
 };
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
+pub use srw::SrwView;
+pub use holdfast_store::SrwRecord;
 pub use zone::{EXPORT_TTL, ZoneImport};
 
 use holdfast_model::audit::AuditEvent;

@@ -10,6 +10,7 @@ mod audit;
 mod bulk;
 mod cases;
 mod registry;
+mod srw;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -23,6 +24,7 @@ pub use cases::{
     NewReport, QueuedCase, Referral, Report, ReportName,
 };
 pub use registry::{Domain, NewRegistrar, Registrar};
+pub use srw::SrwRecord;
 
 use std::path::Path;
 use std::str::FromStr;
