@@ -14,8 +14,8 @@ pub mod testing;
 
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
 pub use actions::{
-    Action, ActionItem, ActionState, ActiveBlock, BlockOrigin, DnsChange, DnsPrimary, ItemResult,
-    ItemUpdate, NewAction, NewItem, StateChange, TldSettings, UndoResult,
+    Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockOrigin, DnsChange, DnsPrimary,
+    ItemResult, NewAction, NewItem, StateChange, TldSettings, UndoResult,
 };
 pub use registry::{Domain, NewRegistrar, Registrar};
 
