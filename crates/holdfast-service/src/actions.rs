@@ -73,29 +73,35 @@ fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified
             }
         };
         let tld = tlds.get(parsed.tld());
-        let Some(registrable) = tld.and_then(|tld| parsed.registrable_name(&tld.name)) else {
-            let detail = if tld.is_some() {
-                "is a TLD itself, not a name in it".to_owned()
-            } else {
-                format!("the TLD .{} is not one you run", parsed.tld())
-            };
-            if seen.insert(parsed.clone()) {
-                items.push(NewItem {
-                    name: parsed.as_str().to_owned(),
-                    result: ItemResult::NotOurs,
-                    detail: Some(detail),
-                });
-            }
-            continue;
+        // Most lists name registrable names themselves: those are kept without a copy.
+        let registrable = match tld {
+            Some(tld) if parsed.registrable_under(&tld.name) => Ok(parsed),
+            Some(tld) => parsed.registrable_name(&tld.name).ok_or(parsed),
+            None => Err(parsed),
         };
-        if seen.insert(registrable.clone()) {
-            items.push(NewItem {
-                name: registrable.as_str().to_owned(),
-                result: ItemResult::Pending,
-                detail: None,
-            });
+        let (name, result, detail) = match registrable {
+            Ok(registrable) => (registrable, ItemResult::Pending, None),
+            Err(parsed) => {
+                let detail = if tld.is_some() {
+                    "is a TLD itself, not a name in it".to_owned()
+                } else {
+                    format!("the TLD .{} is not one you run", parsed.tld())
+                };
+                (parsed, ItemResult::NotOurs, Some(detail))
+            }
+        };
+        if seen.contains(&name) {
+            continue;
+        }
+        if result == ItemResult::Pending {
             pending += 1;
         }
+        items.push(NewItem {
+            name: name.as_str().to_owned(),
+            result,
+            detail,
+        });
+        seen.insert(name);
     }
     Classified { items, pending }
 }
@@ -502,24 +508,30 @@ async fn apply_chunk(
         .map(|tld| (tld.name.as_str().to_owned(), tld))
         .collect();
     let internal_registrar = tx.internal_registrar().await?;
+    let params: HashMap<&str, (i64, ActionParams)> = tlds
+        .iter()
+        .map(|(tld_name, tld)| {
+            let params = ActionParams {
+                sinkhole: tld.sinkhole.clone(),
+                to_registrar: action.to_registrar_id,
+                internal_registrar,
+                until: action.until,
+                now,
+            };
+            (tld_name.as_str(), (tld.id, params))
+        })
+        .collect();
     let mut planned = Vec::with_capacity(names.len());
     for (item, name) in pending.iter_mut().zip(&names) {
-        let Some(tld) = tlds.get(name.tld()) else {
+        let Some((tld_id, params)) = params.get(name.tld()) else {
             item.result = ItemResult::NotOurs;
             item.detail = Some(format!("the TLD .{} is no longer served", name.tld()));
             continue;
         };
-        let params = ActionParams {
-            sinkhole: tld.sinkhole.clone(),
-            to_registrar: action.to_registrar_id,
-            internal_registrar,
-            until: action.until,
-            now,
-        };
         let before = states.get(name).cloned().unwrap_or_default();
-        match holdfast_model::action::plan(action.kind, &params, &before) {
+        match holdfast_model::action::plan(action.kind, params, &before) {
             Outcome::Applied { after, effect } => {
-                planned.push((name, tld.id, before, after));
+                planned.push((name, *tld_id, before, after));
                 item.result = ItemResult::Applied;
                 item.effect = Some(effect);
             }

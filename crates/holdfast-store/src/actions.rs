@@ -806,7 +806,8 @@ impl Tx {
             .collect()
     }
 
-    /// The registry state of `names` (registration and active block) at `now`.
+    /// The registry state of `names` (registration and active block) at `now`; names with
+    /// neither are left out (their state is the default).
     pub async fn name_states(
         &mut self,
         names: &[DomainName],
@@ -827,8 +828,8 @@ impl Tx {
         let keys: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
         let rows: Vec<DomainRow> = self
             .bulk_fetch(
-                "SELECT name, registrar_id, statuses, created_at, expires_at FROM domains \
-                 WHERE name IN (SELECT column1 FROM {rows} AS v)",
+                "SELECT d.name, d.registrar_id, d.statuses, d.created_at, d.expires_at \
+                 FROM {rows} AS v JOIN domains d ON d.name = v.column1",
                 &[Col::Text],
                 &keys,
                 &[],
@@ -854,8 +855,7 @@ impl Tx {
         let delegated = if delegations { keys.as_slice() } else { none };
         let hosts: Vec<(String, String)> = self
             .bulk_fetch(
-                "SELECT domain, host FROM domain_ns \
-                 WHERE domain IN (SELECT column1 FROM {rows} AS v)",
+                "SELECT n.domain, n.host FROM {rows} AS v JOIN domain_ns n ON n.domain = v.column1",
                 &[Col::Text],
                 delegated,
                 &[],
@@ -868,8 +868,8 @@ impl Tx {
         }
         let records: Vec<(String, i64, i64, i64, String)> = self
             .bulk_fetch(
-                "SELECT domain, key_tag, algorithm, digest_type, digest FROM domain_ds \
-                 WHERE domain IN (SELECT column1 FROM {rows} AS v)",
+                "SELECT s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest \
+                 FROM {rows} AS v JOIN domain_ds s ON s.domain = v.column1",
                 &[Col::Text],
                 delegated,
                 &[],
@@ -884,8 +884,8 @@ impl Tx {
         }
         let blocks: Vec<(String, i64)> = self
             .bulk_fetch(
-                "SELECT name, ends_at FROM blocks WHERE lifted_at IS NULL AND ends_at > $2 \
-                 AND name IN (SELECT column1 FROM {rows} AS v)",
+                "SELECT b.name, b.ends_at FROM {rows} AS v JOIN blocks b ON b.name = v.column1 \
+                 AND b.lifted_at IS NULL AND b.ends_at > $2",
                 &[Col::Text],
                 &keys,
                 &[Bind::Int(Some(micros(now)))],
@@ -902,9 +902,6 @@ impl Tx {
                 registration.nameservers.sort();
                 registration.ds.sort();
             }
-        }
-        for name in names {
-            states.entry(name.clone()).or_default();
         }
         Ok(states)
     }
@@ -1038,16 +1035,32 @@ impl Tx {
             &[Bind::Int(Some(at))],
         )
         .await?;
-        let newly_blocked: Vec<&DomainName> =
-            blocked.iter().map(|(change, _)| change.name).collect();
-        self.bulk_execute(
-            "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $2 \
-             AND name IN (SELECT column1 FROM {rows} AS v)",
-            &[Col::Text],
-            &keys(&newly_blocked),
-            &[Bind::Int(Some(at))],
-        )
-        .await?;
+        // A new block replaces a block of the same name that ended but was not lifted yet (the
+        // unique index allows one unlifted block per name). Such blocks are few (the server lifts
+        // them every minute): found by the end-date index, not looked up name by name.
+        if !blocked.is_empty() {
+            let ended: Vec<(String,)> = on!(self, |conn| sqlx::query_as(
+                "SELECT name FROM blocks WHERE lifted_at IS NULL AND ends_at <= $1"
+            )
+            .bind(at)
+            .fetch_all(conn)
+            .await)?;
+            let ended: std::collections::HashSet<String> =
+                ended.into_iter().map(|(name,)| name).collect();
+            let replaced: Vec<&DomainName> = blocked
+                .iter()
+                .map(|(change, _)| change.name)
+                .filter(|name| ended.contains(name.as_str()))
+                .collect();
+            self.bulk_execute(
+                "UPDATE blocks SET lifted_at = ends_at WHERE lifted_at IS NULL AND ends_at <= $2 \
+                 AND name IN (SELECT column1 FROM {rows} AS v)",
+                &[Col::Text],
+                &keys(&replaced),
+                &[Bind::Int(Some(at))],
+            )
+            .await?;
+        }
         let rows: Vec<(&str, i64, i64)> = blocked
             .iter()
             .map(|(change, until)| (change.name.as_str(), change.tld_id, micros(*until)))
