@@ -56,7 +56,10 @@ fn tlds_of(actor: &Actor, tlds: Vec<TldSettings>) -> HashMap<String, TldSettings
 }
 
 fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
-    let mut seen: HashSet<DomainName> = HashSet::with_capacity(names.len());
+    // foldhash (seeded at random, so a list cannot be made to collide) hashes a short name
+    // several times faster than the standard SipHash, twice per name of a million-name list.
+    let mut seen: HashSet<DomainName, foldhash::fast::RandomState> =
+        HashSet::with_capacity_and_hasher(names.len(), foldhash::fast::RandomState::default());
     let mut items = Vec::with_capacity(names.len());
     let mut pending = 0;
     for given in names {
