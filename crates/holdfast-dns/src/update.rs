@@ -39,8 +39,9 @@ pub const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many UPDATE messages [`publish`] sends ahead of the answers. Knot applies the updates
 /// queued while it works as one transaction, so a window makes a bulk publish several times
-/// faster there; BIND applies them one by one either way.
-const WINDOW: usize = 8;
+/// faster there (64 instead of 8 took a 100,000-name hold on a million-name zone from 9.7 s to
+/// 6.6 s under the same load); BIND applies them one by one either way.
+const WINDOW: usize = 64;
 
 /// The TSIG fudge: how far apart the two clocks may be, in seconds (RFC 8945 §10 recommends 300).
 const TSIG_FUDGE: u16 = 300;

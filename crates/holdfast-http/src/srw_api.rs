@@ -55,10 +55,10 @@ impl From<SrwView> for SrwOut {
             id: record.id,
             org_id: record.org_id,
             requester: record.requester.as_str().to_owned(),
-            state: record
-                .review
-                .as_ref()
-                .map_or_else(|| "draft".to_owned(), |review| review.state.as_str().to_owned()),
+            state: record.review.as_ref().map_or_else(
+                || "draft".to_owned(),
+                |review| review.state.as_str().to_owned(),
+            ),
             draft: record.draft,
             missing: view.missing.into_iter().map(str::to_owned).collect(),
             submitted: record

@@ -23,7 +23,7 @@ use crate::zone::EXPORT_TTL;
 use crate::{Change, Result, Service, ServiceError, record, require, tld_by_id};
 
 /// Changed names published per round.
-const ROUND: i64 = 20_000;
+const ROUND: i64 = 50_000;
 
 /// How long an action's effect is awaited before its time to effect is left unknown.
 const EFFECT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -28,6 +28,7 @@ pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, Event, TickReport, case_address, 
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
+pub use holdfast_store::SrwRecord;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
@@ -36,7 +37,6 @@ pub use holdfast_store::{
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
 pub use srw::SrwView;
-pub use holdfast_store::SrwRecord;
 pub use zone::{EXPORT_TTL, ZoneImport};
 
 use holdfast_model::audit::AuditEvent;

@@ -51,15 +51,14 @@ async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
 /// The request `id` if `actor` may see it: its organisation (admins: any), or reviewers once
 /// it is submitted.
 async fn visible_request(tx: &mut Tx, actor: &Actor, id: i64) -> Result<SrwRecord> {
-    let record = tx
-        .srw_request(id)
-        .await?
-        .ok_or(ServiceError::NotFound {
-            what: "waiver request",
-        })?;
+    let record = tx.srw_request(id).await?.ok_or(ServiceError::NotFound {
+        what: "waiver request",
+    })?;
     let visible = match actor.role {
         Role::Reviewer => record.submitted.is_some(),
-        Role::RegistryStaff | Role::RegistrarStaff | Role::Admin => actor.may_see_org(record.org_id),
+        Role::RegistryStaff | Role::RegistrarStaff | Role::Admin => {
+            actor.may_see_org(record.org_id)
+        }
         Role::Reporter => false,
     };
     if visible {

@@ -246,8 +246,28 @@ impl Tx {
         .map_err(insert_error("name server of a domain"))
     }
 
-    /// Adds DS records to registered domains; records already present are skipped.
+    /// Adds DS records to registered domains; records already present are skipped. A record
+    /// of a name that is not registered is refused ([`StoreError::MissingReference`]), also in
+    /// a transaction that does not enforce foreign keys ([`crate::Store::write_unchecked`]).
     pub async fn insert_ds(&mut self, records: &[(DomainName, DsRecord)]) -> Result<u64> {
+        let names: Vec<(&str,)> = records
+            .iter()
+            .map(|(domain, _)| (domain.as_str(),))
+            .collect();
+        let orphans: Vec<(String,)> = self
+            .bulk_fetch(
+                "SELECT v.column1 FROM {rows} AS v \
+                 WHERE NOT EXISTS (SELECT 1 FROM domains d WHERE d.name = v.column1) LIMIT 1",
+                &[Col::Text],
+                &names,
+                &[],
+            )
+            .await?;
+        if !orphans.is_empty() {
+            return Err(StoreError::MissingReference {
+                what: "DS record of a domain",
+            });
+        }
         let rows: Vec<(&str, u16, u8, u8, &str)> = records
             .iter()
             .map(|(domain, ds)| {

@@ -2,11 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use holdfast_model::EppStatus;
 use holdfast_model::audit::{AuditEvent, ChainVerifier};
 use holdfast_model::org::{OrgKind, Role};
 use holdfast_store::testing::TestStore;
-use holdfast_store::{NewUser, StoreError, Tx};
+use holdfast_store::{Backend, ItemResult, NewUser, Store, StoreError, Tx};
 use jiff::Timestamp;
+use sqlx::Connection;
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_790_000_000 + second).unwrap()
@@ -434,5 +436,104 @@ async fn delegations_round_trip_with_name_servers_ds_and_glue() {
         let (stored_soa, apex) = tx.tld_apex(tld).await.unwrap().unwrap();
         assert_eq!(stored_soa, soa);
         assert_eq!(apex, [dn("ns1.nic.demo")]);
+    }
+}
+
+/// Migration 0004 moved an action's names from a row each into batches: an action stored the
+/// old way reads back with the same counts, results, details, effects and undo results, and an
+/// undo left half-done still finds the names it has to reach.
+#[tokio::test]
+async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let (org, user) = registry_with_user(&mut tx).await;
+        tx.commit().await.unwrap();
+        db.store.close().await;
+        let without_rowid = match db.store.backend() {
+            Backend::Sqlite => " WITHOUT ROWID",
+            Backend::Postgres => "",
+        };
+        let statements = [
+            "DROP TABLE action_batches".to_owned(),
+            "DELETE FROM _sqlx_migrations WHERE version = 4".to_owned(),
+            format!(
+                "CREATE TABLE action_items (action_id BIGINT NOT NULL REFERENCES actions(id), \
+                 seq BIGINT NOT NULL, name TEXT NOT NULL, result TEXT NOT NULL, detail TEXT, \
+                 effect TEXT, undo TEXT, undo_detail TEXT, PRIMARY KEY (action_id, seq)){without_rowid}"
+            ),
+            format!(
+                "INSERT INTO actions (id, org_id, kind, state, reason, requested_by, decided_by, \
+                 total, created_at) VALUES (7, {org}, 'hold', 'undoing', 'botnet', 'desk', {user}, \
+                 10002, 0)"
+            ),
+            // 10,002 names: every third applied (half of those undone or still to undo, the
+            // fourth refused by undo), every third refused, the rest pending.
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
+             INSERT INTO action_items (action_id, seq, name, result, detail, effect, undo, \
+             undo_detail) SELECT 7, i, 'n' || i || '.test', \
+             CASE WHEN i % 3 = 0 THEN 'applied' WHEN i % 3 = 1 THEN 'refused' ELSE 'pending' END, \
+             CASE WHEN i % 3 = 1 THEN 'a \"quoted\" reason' END, \
+             CASE WHEN i % 3 = 0 THEN '{\"added_statuses\":[\"serverHold\"]}' END, \
+             CASE WHEN i = 3 THEN 'refused' WHEN i % 6 = 0 THEN 'undone' \
+                  WHEN i % 3 = 0 THEN 'pending' END, \
+             CASE WHEN i = 3 THEN 'changed since' END FROM n"
+                .to_owned(),
+        ];
+        match db.store.backend() {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                for sql in &statements {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+                conn.close().await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                for sql in &statements {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+                conn.close().await.unwrap();
+            }
+        }
+
+        let store = Store::open(&db.url).await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let action = tx.action(7).await.unwrap().unwrap();
+        assert_eq!(
+            action.counts,
+            vec![
+                (ItemResult::Pending, 3334),
+                (ItemResult::Applied, 3334),
+                (ItemResult::Refused, 3334),
+            ]
+        );
+        assert_eq!((action.undone, action.undo_refused), (1667, 1));
+        let items = tx.action_items(7, 9_998, 3).await.unwrap();
+        let seqs: Vec<i64> = items.iter().map(|item| item.seq).collect();
+        assert_eq!(seqs, [9_999, 10_000, 10_001]);
+        assert_eq!(items[1].name, "n10000.test");
+        assert_eq!(items[1].detail.as_deref(), Some("a \"quoted\" reason"));
+        let first = tx.action_items(7, -1, 4).await.unwrap();
+        assert_eq!(first[0].result, ItemResult::Applied);
+        assert_eq!(first[0].undo, Some(true));
+        assert_eq!(
+            first[0].effect.as_ref().unwrap().added_statuses,
+            [EppStatus::ServerHold]
+        );
+        assert_eq!(first[2].result, ItemResult::Pending);
+        assert_eq!(first[3].undo, Some(false));
+        assert_eq!(first[3].undo_detail.as_deref(), Some("changed since"));
+        assert_eq!(tx.names_to_undo(7).await.unwrap(), 3334 - 1667 - 1);
+        let next = tx.next_batch(7, true).await.unwrap().unwrap();
+        assert_eq!(next.first().map(|item| item.seq), Some(0));
+        assert_eq!(next.len(), 10_000);
+        drop(tx);
+        store.close().await;
     }
 }
