@@ -46,6 +46,8 @@ struct App {
     other_report: i64,
     other_case: i64,
     reporter_org: i64,
+    /// A waiver request drafted by the registry user, not yet complete.
+    srw: i64,
 }
 
 impl App {
@@ -189,8 +191,15 @@ impl App {
             .await
             .unwrap()
             .id;
+        let srw = service
+            .create_srw_draft(&registry_actor, Default::default(), now)
+            .await
+            .unwrap()
+            .record
+            .id;
         let state = AppState::new(service.clone(), clock);
         App {
+            srw,
             report: filed[0].0,
             case: filed[0].1,
             evidence,
@@ -289,6 +298,11 @@ fn matrix() -> Vec<Row> {
         (Method::PUT,    "/api/v1/templates/{event}",              [204, 204, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/referrals",                      [403, 403, 200, 403, 403, 401]),
         (Method::POST,   "/api/v1/referrals/{referral}/answer",    [403, 403, 404, 403, 403, 401]),
+        (Method::POST,   "/api/v1/srw",                            [403, 201, 201, 403, 403, 401]),
+        (Method::GET,    "/api/v1/srw",                            [200, 200, 200, 200, 403, 401]),
+        (Method::GET,    "/api/v1/srw/{srw}",                      [200, 200, 404, 404, 403, 401]),
+        (Method::PUT,    "/api/v1/srw/{srw}",                      [403, 200, 404, 403, 403, 401]),
+        (Method::POST,   "/api/v1/srw/{srw}/submit",               [403, 422, 404, 403, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
@@ -297,17 +311,19 @@ fn matrix() -> Vec<Row> {
 fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
     let registry = app.registry;
     if *method == Method::PUT {
-        return Some(if path.ends_with("/dns") || path.contains("/desks/") {
-            json!({})
-        } else if path.ends_with("/calendar") {
-            json!({ "time_zone": "UTC" })
-        } else if path.contains("/templates/") {
-            json!({ "subject": "[case {case}] Received", "body": "Thanks." })
-        } else if path.ends_with("/sinkhole") {
-            json!({ "hosts": ["ns1.sinkhole.example"] })
-        } else {
-            json!({ "nameservers": [format!("ns{n}.example.net")] })
-        });
+        return Some(
+            if path.ends_with("/dns") || path.contains("/desks/") || path.contains("/srw/") {
+                json!({})
+            } else if path.ends_with("/calendar") {
+                json!({ "time_zone": "UTC" })
+            } else if path.contains("/templates/") {
+                json!({ "subject": "[case {case}] Received", "body": "Thanks." })
+            } else if path.ends_with("/sinkhole") {
+                json!({ "hosts": ["ns1.sinkhole.example"] })
+            } else {
+                json!({ "nameservers": [format!("ns{n}.example.net")] })
+            },
+        );
     }
     if *method != Method::POST {
         return None;
@@ -325,6 +341,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "reason": "checked by phone" })
     } else if path.ends_with("/sources") {
         json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/srw") {
+        json!({ "description": "draft" })
     } else if path.ends_with("/answer") {
         json!({ "answer": "done" })
     } else if path.ends_with("/actions") {
@@ -419,7 +437,8 @@ async fn walk_matrix(app: &App) -> Vec<String> {
                 .replace("{other_case}", &app.other_case.to_string())
                 .replace("{case}", &app.case.to_string())
                 .replace("{event}", "acknowledgment")
-                .replace("{referral}", "999999");
+                .replace("{referral}", "999999")
+                .replace("{srw}", &app.srw.to_string());
             let body = body_for(&method, &path, n, app);
             let (status, value) = app
                 .call(method.clone(), &path, caller.as_deref(), body)
@@ -461,7 +480,8 @@ async fn the_matrix_covers_every_documented_endpoint() {
                 .replace("{report}", "{id}")
                 .replace("{evidence}", "{id}")
                 .replace("{case}", "{id}")
-                .replace("{referral}", "{id}");
+                .replace("{referral}", "{id}")
+                .replace("{srw}", "{id}");
             let path = path.split('?').next().unwrap_or_default().to_owned();
             (method.as_str().to_lowercase(), path)
         })

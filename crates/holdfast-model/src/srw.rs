@@ -124,6 +124,7 @@ pub struct Contact {
 /// A request being written (SPEC B1). Everything the requester must give is an `Option` or a
 /// list here, so that [`missing_fields`] can name every gap at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SrwRequestDraft {
     /// What the incident is.
     pub incident_type: Option<IncidentType>,
