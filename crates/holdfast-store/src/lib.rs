@@ -127,11 +127,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
-            // Checkpoint (copy the log into the database file, and sync it) every 64 MiB of
-            // log instead of every 4 MiB: a bulk action commits a transaction of a megabyte or
-            // more every few milliseconds, and a million-name import writes hundreds.
-            .pragma("wal_autocheckpoint", "16384");
+            // SQLite's own checkpoint interval (4 MiB of log): checkpointing every 64 MiB made
+            // no bulk path faster and gave small writes a 60 ms 99th percentile.
+            .busy_timeout(Duration::from_secs(30));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(300))
