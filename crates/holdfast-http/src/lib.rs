@@ -92,7 +92,7 @@ impl AppState {
         case_api::set_template, case_api::list_referrals, case_api::answer_referral,
         case_api::public_report,
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
-        srw_api::submit_srw,
+        srw_api::submit_srw, srw_api::review_srw,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -255,6 +255,7 @@ pub fn router(state: AppState) -> Router {
         .route("/srw", get(srw_api::list_srw).post(srw_api::create_srw))
         .route("/srw/{id}", get(srw_api::get_srw).put(srw_api::update_srw))
         .route("/srw/{id}/submit", post(srw_api::submit_srw))
+        .route("/srw/{id}/review", post(srw_api::review_srw))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()

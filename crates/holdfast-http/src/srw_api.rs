@@ -4,10 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use holdfast_model::srw::SrwRequestDraft;
+use holdfast_model::srw::{Decision, ReviewCommand, SrwRequestDraft};
 use holdfast_service::SrwView;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -167,4 +167,60 @@ pub async fn get_srw(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SrwOut>, ApiError> {
     Ok(Json(state.service.srw_request(&actor, id).await?.into()))
+}
+
+/// A review step.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReviewIn {
+    /// Name the reviewer who keeps contact for the whole incident (reviewers).
+    AssignReviewer { reviewer: String },
+    /// Contact made, incident confirmed (reviewers).
+    ConfirmIncident,
+    /// More information asked for (reviewers).
+    AskInformation,
+    /// The information given (the requester).
+    AnswerInformation,
+    /// The team discussed the request (reviewers).
+    Discuss,
+    /// The written answer (reviewers): `"new_waiver"`, `{"updated_waiver": {"waiver_id": 3}}`,
+    /// `{"in_scope_of_existing": {"waiver_id": 3}}` or `{"not_granted": {"reason": "…"}}`.
+    Decide {
+        #[schema(value_type = Object)]
+        decision: Decision,
+    },
+}
+
+impl From<ReviewIn> for ReviewCommand {
+    fn from(step: ReviewIn) -> ReviewCommand {
+        match step {
+            ReviewIn::AssignReviewer { reviewer } => ReviewCommand::AssignReviewer(reviewer),
+            ReviewIn::ConfirmIncident => ReviewCommand::ConfirmIncident,
+            ReviewIn::AskInformation => ReviewCommand::AskInformation,
+            ReviewIn::AnswerInformation => ReviewCommand::AnswerInformation,
+            ReviewIn::Discuss => ReviewCommand::Discuss,
+            ReviewIn::Decide { decision } => ReviewCommand::Decide(decision),
+        }
+    }
+}
+
+/// Takes a review step; steps out of order are refused with the reason.
+#[utoipa::path(post, path = "/api/v1/srw/{id}/review", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")),
+    request_body = ReviewIn,
+    responses((status = 200, description = "The request after the step, with its deadlines", body = SrwOut),
+        (status = 403, description = "The role may not take this step", body = ErrorEnvelope),
+        (status = 404, description = "No such request, or not visible", body = ErrorEnvelope),
+        (status = 409, description = "The step does not fit the review's state", body = ErrorEnvelope)))]
+pub async fn review_srw(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(step): ApiJson<ReviewIn>,
+) -> Result<Json<SrwOut>, ApiError> {
+    let view = state
+        .service
+        .review_srw(&actor, id, step.into(), state.clock.now())
+        .await?;
+    Ok(Json(view.into()))
 }

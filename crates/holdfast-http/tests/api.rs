@@ -303,6 +303,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/srw/{srw}",                      [200, 200, 404, 404, 403, 401]),
         (Method::PUT,    "/api/v1/srw/{srw}",                      [403, 200, 404, 403, 403, 401]),
         (Method::POST,   "/api/v1/srw/{srw}/submit",               [403, 422, 404, 403, 403, 401]),
+        (Method::POST,   "/api/v1/srw/{srw}/review",               [403, 403, 403, 404, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
@@ -341,6 +342,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "reason": "checked by phone" })
     } else if path.ends_with("/sources") {
         json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/review") {
+        json!({ "step": "assign_reviewer", "reviewer": "Jane Reviewer" })
     } else if path.ends_with("/srw") {
         json!({ "description": "draft" })
     } else if path.ends_with("/answer") {

@@ -179,5 +179,48 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         assert_eq!(theirs, json!([]));
         let (status, _) = call(Method::GET, format!("/api/v1/srw/{id}"), registrar, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // The review: out of order is refused with the reason; the requester answers in place.
+        let review = format!("/api/v1/srw/{id}/review");
+        let decide = json!({ "step": "decide", "decision": { "not_granted": { "reason": "x" } } });
+        let (status, error) = call(Method::POST, review.clone(), reviewer, Some(decide)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+        for (token, step) in [
+            (
+                reviewer,
+                json!({ "step": "assign_reviewer", "reviewer": "Jane Reviewer" }),
+            ),
+            (reviewer, json!({ "step": "confirm_incident" })),
+            (reviewer, json!({ "step": "ask_information" })),
+        ] {
+            let (status, body) = call(Method::POST, review.clone(), token, Some(step)).await;
+            assert_eq!(status, StatusCode::OK, "{backend:?} {body}");
+        }
+        let answer = json!({ "step": "answer_information" });
+        let (status, _) = call(Method::POST, review.clone(), reviewer, Some(answer.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "the requester answers, not the reviewer"
+        );
+        let (status, _) = call(Method::POST, review.clone(), other, Some(answer.clone())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, answered) = call(Method::POST, review.clone(), registry, Some(answer)).await;
+        assert_eq!(status, StatusCode::OK, "{answered}");
+        assert_eq!(answered["state"], "information_answered");
+        for step in [
+            json!({ "step": "discuss" }),
+            json!({ "step": "decide", "decision": { "not_granted": { "reason": "no threat to the DNS shown" } } }),
+        ] {
+            let (status, body) = call(Method::POST, review.clone(), reviewer, Some(step)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (_, decided) = call(Method::GET, format!("/api/v1/srw/{id}"), registry, None).await;
+        assert_eq!(decided["state"], "decided");
+        assert_eq!(decided["review"]["reviewer"], "Jane Reviewer");
+        assert_eq!(
+            decided["review"]["decision"]["not_granted"]["reason"],
+            "no threat to the DNS shown"
+        );
     }
 }

@@ -223,3 +223,59 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// Takes a review step: the reviewers take every step but one, the requester answers the
+    /// information asked for. Steps out of order are refused with the reason. (Decisions are
+    /// recorded; the waivers they issue are not stored yet.)
+    pub async fn review_srw(
+        &self,
+        actor: &Actor,
+        id: i64,
+        command: srw::ReviewCommand,
+        now: Timestamp,
+    ) -> Result<SrwView> {
+        let requester_step = command.step() == srw::ReviewStep::AnswerInformation;
+        if requester_step {
+            require(actor, Permission::RequestWaivers)?;
+        } else {
+            require(actor, Permission::ReviewWaivers)?;
+        }
+        let mut tx = self.store.write().await?;
+        let mut request = visible_request(&mut tx, actor, id).await?;
+        if requester_step && request.org_id != actor.org_id {
+            return Err(ServiceError::NotFound {
+                what: "waiver request",
+            });
+        }
+        let Some(review) = &request.review else {
+            return Err(ServiceError::Conflict {
+                what: format!("waiver request {id} is not submitted yet"),
+            });
+        };
+        let step = command.step();
+        let details = match &command {
+            srw::ReviewCommand::AssignReviewer(reviewer) => json!({ "reviewer": reviewer }),
+            srw::ReviewCommand::Decide(decision) => json!({ "decision": decision }),
+            _ => json!({}),
+        };
+        let next = review
+            .apply(command, now)
+            .map_err(|refused| ServiceError::Conflict {
+                what: refused.to_string(),
+            })?;
+        request.review = Some(next);
+        tx.update_srw(&request, now).await?;
+        let change = Change {
+            org_id: Some(request.org_id),
+            action: "srw.review",
+            subject: format!("srw:{id}"),
+            reason: step.as_str(),
+            details,
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let view = self.view(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
