@@ -1291,10 +1291,12 @@ impl Tx {
     }
 
     /// Outgoing messages not yet sent, oldest first; those that failed `max_attempts` times
-    /// are left for staff.
+    /// are left for staff, those without an address (a reporter who left none) stay in the
+    /// portal only.
     pub async fn unsent_messages(&mut self, max_attempts: i64) -> Result<Vec<Message>> {
         self.messages_where(
-            "direction = 'out' AND sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT 100",
+            "direction = 'out' AND sent_at IS NULL AND attempts < $1 AND recipient <> '' \
+             ORDER BY id LIMIT 100",
             max_attempts,
         )
         .await
