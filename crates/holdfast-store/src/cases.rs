@@ -12,6 +12,8 @@ use holdfast_model::{
     ThreatType,
 };
 use jiff::Timestamp;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 
 use crate::bulk::{Bind, Col};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
@@ -466,6 +468,24 @@ fn referral_row(row: ReferralRow) -> Result<Referral> {
 }
 
 impl Tx {
+    /// Runs `sql` (one `$1` parameter, `value`) and converts each row.
+    async fn rows_where<R, T>(
+        &mut self,
+        sql: String,
+        value: i64,
+        convert: impl Fn(R) -> Result<T>,
+    ) -> Result<Vec<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let sql = sqlx::AssertSqlSafe(sql);
+        let rows: Vec<R> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(value)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter().map(convert).collect()
+    }
+
     // --- desk settings, calendars, sources ---------------------------------------------------
 
     /// An organisation's calendar as stored (JSON, if it has one) and its desk settings (if it
@@ -719,14 +739,9 @@ impl Tx {
     }
 
     async fn reports_where(&mut self, condition: &str, value: i64) -> Result<Vec<Report>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {REPORT_COLUMNS} FROM reports WHERE {condition}"
-        ));
-        let rows: Vec<ReportRow> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(value)
-            .fetch_all(conn)
-            .await)?;
-        rows.into_iter().map(Report::try_from).collect()
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE {condition}");
+        self.rows_where::<ReportRow, _>(sql, value, Report::try_from)
+            .await
     }
 
     /// The names of a report in name order, from after `after` on, `limit` at most.
@@ -1207,14 +1222,9 @@ impl Tx {
     }
 
     async fn referrals_where(&mut self, condition: &str, value: i64) -> Result<Vec<Referral>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {REFERRAL_COLUMNS} FROM referrals r WHERE {condition}"
-        ));
-        let rows: Vec<ReferralRow> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(value)
-            .fetch_all(conn)
-            .await)?;
-        rows.into_iter().map(referral_row).collect()
+        let sql = format!("SELECT {REFERRAL_COLUMNS} FROM referrals r WHERE {condition}");
+        self.rows_where::<ReferralRow, _>(sql, value, referral_row)
+            .await
     }
 
     /// Records a registrar's answer to a referral.
@@ -1303,14 +1313,9 @@ impl Tx {
     }
 
     async fn messages_where(&mut self, condition: &str, value: i64) -> Result<Vec<Message>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {condition}"
-        ));
-        let rows: Vec<MessageRow> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(value)
-            .fetch_all(conn)
-            .await)?;
-        rows.into_iter().map(message_row).collect()
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {condition}");
+        self.rows_where::<MessageRow, _>(sql, value, message_row)
+            .await
     }
 
     /// Records a message as sent, or a failed attempt with its error.
