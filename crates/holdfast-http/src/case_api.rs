@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error};
 use crate::limit::ClientAddr;
 use crate::registry_api::{ActionOut, spawn_run};
 
@@ -768,7 +768,7 @@ async fn name_lines(body: Body) -> Result<Vec<String>, ApiError> {
     let mut line_number = 0usize;
     let mut body = body;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| body_error(&error))?;
+        let frame = frame.map_err(|error| body_read_error(&error))?;
         let Ok(chunk) = frame.into_data() else {
             continue;
         };
@@ -823,25 +823,6 @@ fn line_error(line: usize, what: &str) -> ApiError {
         "invalid",
         format!("line {line}"),
         format!("line {line} {what}"),
-    )
-}
-
-fn body_error(error: &axum::Error) -> ApiError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        if current.is::<http_body_util::LengthLimitError>() {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body is larger than this endpoint accepts",
-            );
-        }
-        source = current.source();
-    }
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed",
-        format!("reading the body failed: {error}"),
     )
 }
 

@@ -181,3 +181,24 @@ impl FromRequestParts<AppState> for Auth {
         Ok(Auth(actor))
     }
 }
+
+/// The answer to a request body that failed while it was read: 413 when it passed the
+/// endpoint's size limit, 400 otherwise.
+pub fn body_read_error(error: &axum::Error) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than this endpoint accepts",
+            );
+        }
+        cause = current.source();
+    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed",
+        format!("reading the body failed: {error}"),
+    )
+}

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -669,21 +669,7 @@ async fn spool(body: Body) -> Result<std::fs::File, ApiError> {
     let mut file = tokio::fs::File::from_std(file);
     let mut body = body;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            if too_large(&error) {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the body is larger than this endpoint accepts",
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed",
-                    format!("reading the upload failed: {error}"),
-                )
-            }
-        })?;
+        let frame = frame.map_err(|error| body_read_error(&error))?;
         if let Ok(chunk) = frame.into_data() {
             file.write_all(&chunk).await.map_err(failed)?;
         }
@@ -692,18 +678,6 @@ async fn spool(body: Body) -> Result<std::fs::File, ApiError> {
     let mut file = file.into_std().await;
     std::io::Seek::rewind(&mut file).map_err(failed)?;
     Ok(file)
-}
-
-/// Whether a body failed because it passed the endpoint's size limit.
-fn too_large(error: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = cause {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = error.source();
-    }
-    false
 }
 
 /// The zone a TLD publishes now, in RFC 1035 form.
