@@ -1268,19 +1268,9 @@ pub async fn public_report(
 ) -> Result<(StatusCode, Json<ReceiptOut>), ApiError> {
     let now = state.clock.now();
     state.public_limit.check(client, now)?;
-    let mut request: ReportRequest = report.into();
-    if request.source_class.is_some() {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "source_class",
-            "source_class: the desk decides a source's class; leave it out",
-        ));
-    }
-    request.source_class = None;
     let receipt = state
         .service
-        .submit_report(Submitter::WebForm { client }, request, now)
+        .submit_report(Submitter::WebForm { client }, report.into(), now)
         .await?;
     Ok(created(receipt.into()))
 }

@@ -287,6 +287,16 @@ impl Service {
         if let Submitter::User(actor) = &submitter {
             require(actor, Permission::FileReports)?;
         }
+        let desk_staff = matches!(
+            &submitter,
+            Submitter::User(actor) if matches!(actor.role, Role::RegistryStaff | Role::Admin)
+        );
+        if request.source_class.is_some() && !desk_staff {
+            return Err(ServiceError::invalid(
+                "source_class",
+                "the desk decides a source's class; leave it out",
+            ));
+        }
         let threat_type = request
             .threat_type
             .ok_or_else(|| ServiceError::invalid("threat_type", "say what the threat is"))?;
@@ -1046,12 +1056,6 @@ async fn user_source(
         return Ok((
             class,
             format!("entered by desk staff {} for the reporter", actor.email),
-        ));
-    }
-    if claimed.is_some() {
-        return Err(ServiceError::invalid(
-            "source_class",
-            "the desk decides a source's class; leave it out",
         ));
     }
     if let Some((verifier, at)) = tx.lea_verified(actor.org_id).await? {
