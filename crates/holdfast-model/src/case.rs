@@ -235,18 +235,6 @@ impl CaseState {
     }
 }
 
-impl Priority {
-    /// Whether a rationale is needed: always. The decider records why, for High and Standard
-    /// alike (SPEC A2); this names the field when it is empty.
-    pub fn check_rationale(rationale: &str) -> Result<(), &'static str> {
-        if rationale.trim().is_empty() {
-            Err("priority_rationale: say why this priority (SPEC A2: the decider records why)")
-        } else {
-            Ok(())
-        }
-    }
-}
-
 /// The registry's clock targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockTargets {
@@ -453,11 +441,5 @@ mod tests {
             "2026-11-25T00:00:00Z",
             ClockStanding::MetLate,
         );
-    }
-
-    #[test]
-    fn a_rationale_is_required() {
-        assert!(Priority::check_rationale("  ").is_err());
-        assert!(Priority::check_rationale("child exploitation").is_ok());
     }
 }

@@ -737,12 +737,8 @@ impl Service {
                 course_of_action,
                 timeline,
             } => {
-                Priority::check_rationale(&priority_rationale).map_err(|message| {
-                    let (field, reason) = message
-                        .split_once(": ")
-                        .unwrap_or(("priority_rationale", message));
-                    ServiceError::invalid(field, reason)
-                })?;
+                // The decider records why, for High and Standard alike (SPEC A2): `text`
+                // refuses a blank rationale, naming the field.
                 let rationale = text("priority_rationale", &priority_rationale, 2000)?;
                 let course = free_text("course_of_action", &course_of_action, 5000)?;
                 if course.trim().is_empty() {
