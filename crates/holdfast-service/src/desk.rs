@@ -29,9 +29,7 @@ pub(crate) struct Desk {
 pub(crate) async fn desk_of(tx: &mut Tx, org_id: i64) -> Result<Desk> {
     let (calendar, settings) = tx.desk_settings(org_id).await?;
     let calendar = match calendar {
-        Some(json) => serde_json::from_str(&json).map_err(|error| ServiceError::Internal {
-            what: format!("stored calendar of organisation {org_id}: {error}"),
-        })?,
+        Some(json) => stored_calendar(org_id, &json)?,
         None => utc_calendar()?,
     };
     Ok(Desk {
@@ -40,6 +38,13 @@ pub(crate) async fn desk_of(tx: &mut Tx, org_id: i64) -> Result<Desk> {
         address: settings
             .and_then(|s| s.desk_address)
             .unwrap_or_else(|| DEFAULT_DESK_ADDRESS.to_owned()),
+    })
+}
+
+/// An organisation's calendar as stored (JSON).
+pub(crate) fn stored_calendar(org_id: i64, json: &str) -> Result<Calendar> {
+    serde_json::from_str(json).map_err(|error| ServiceError::Internal {
+        what: format!("stored calendar of organisation {org_id}: {error}"),
     })
 }
 
@@ -200,19 +205,29 @@ fn names_line(names: &[String]) -> String {
     line
 }
 
-/// Queues one message of `event` about `case`, in the registry's wording when it has one.
-#[allow(clippy::too_many_arguments)]
-async fn queue(
-    tx: &mut Tx,
-    case: &Case,
+/// Where one message goes: about which case, report or referral, to whom.
+struct Addressee<'a> {
+    case: &'a Case,
     report_id: Option<i64>,
     referral_id: Option<i64>,
-    recipient: &str,
+    recipient: &'a str,
+}
+
+/// Queues one message of `event` from `desk`, in the registry's wording when it has one.
+async fn queue(
+    tx: &mut Tx,
+    desk: &Desk,
+    to: Addressee<'_>,
     event: Event,
     fill: &[(&str, String)],
     now: Timestamp,
 ) -> Result<()> {
-    let desk = desk_of(tx, case.org_id).await?;
+    let Addressee {
+        case,
+        report_id,
+        referral_id,
+        recipient,
+    } = to;
     let (subject, body) = match tx.message_template(case.org_id, event.as_str()).await? {
         Some(own) => own,
         None => {
@@ -259,6 +274,7 @@ pub(crate) async fn queue_to_reporters(
     fill: &[(&str, String)],
     now: Timestamp,
 ) -> Result<()> {
+    let desk = desk_of(tx, case.org_id).await?;
     let clocks = tx.case_clocks(case.id).await?;
     let assess_due = clocks
         .iter()
@@ -283,18 +299,13 @@ pub(crate) async fn queue_to_reporters(
             ("assess_due", assess_due.clone()),
         ];
         values.extend(fill.iter().cloned());
-        let recipient = report.reporter_email.as_deref().unwrap_or("");
-        queue(
-            tx,
+        let to = Addressee {
             case,
-            Some(report.id),
-            None,
-            recipient,
-            event,
-            &values,
-            now,
-        )
-        .await?;
+            report_id: Some(report.id),
+            referral_id: None,
+            recipient: report.reporter_email.as_deref().unwrap_or(""),
+        };
+        queue(tx, &desk, to, event, &values, now).await?;
     }
     Ok(())
 }
@@ -307,15 +318,18 @@ pub(crate) async fn queue_to_staff(
     fill: &[(&str, String)],
     now: Timestamp,
 ) -> Result<()> {
-    let recipient = match case.assigned_to {
+    let desk = desk_of(tx, case.org_id).await?;
+    let assigned = match case.assigned_to {
         Some(user_id) => tx.user(user_id).await?.map(|user| user.email),
         None => None,
     };
-    let recipient = match recipient {
-        Some(address) => address,
-        None => desk_of(tx, case.org_id).await?.address,
+    let to = Addressee {
+        case,
+        report_id: None,
+        referral_id: None,
+        recipient: assigned.as_deref().unwrap_or(&desk.address),
     };
-    queue(tx, case, None, None, &recipient, event, fill, now).await
+    queue(tx, &desk, to, event, fill, now).await
 }
 
 /// Records a referral per sponsoring registrar of a refer action's names, each with the
@@ -358,18 +372,10 @@ pub(crate) async fn refer(
         names.extend(page.into_iter().map(|item| item.name));
     }
     let sponsored = tx.sponsors_of(&names).await?;
-    let mut start = 0;
-    while start < sponsored.len() {
-        let registrar_id = sponsored[start].0;
-        let end = sponsored[start..]
-            .iter()
-            .position(|(id, _)| *id != registrar_id)
-            .map_or(sponsored.len(), |offset| start + offset);
-        let names: Vec<String> = sponsored[start..end]
-            .iter()
-            .map(|(_, name)| name.clone())
-            .collect();
-        start = end;
+    let desk = desk_of(tx, case.org_id).await?;
+    for group in sponsored.chunk_by(|a, b| a.0 == b.0) {
+        let registrar_id = group[0].0;
+        let names: Vec<String> = group.iter().map(|(_, name)| name.clone()).collect();
         let referral_id = tx
             .insert_referral(case.id, action.id, registrar_id, &names, due)
             .await?;
@@ -381,17 +387,13 @@ pub(crate) async fn refer(
             ("evidence", evidence.clone()),
             ("due", due.to_string()),
         ];
-        queue(
-            tx,
+        let to = Addressee {
             case,
-            None,
-            Some(referral_id),
-            &abuse_email,
-            Event::Referral,
-            &fill,
-            now,
-        )
-        .await?;
+            report_id: None,
+            referral_id: Some(referral_id),
+            recipient: &abuse_email,
+        };
+        queue(tx, &desk, to, Event::Referral, &fill, now).await?;
     }
     Ok(())
 }

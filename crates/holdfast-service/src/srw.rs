@@ -38,9 +38,7 @@ async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
         if organisation.kind == OrgKind::Reviewer
             && let (Some(json), _) = tx.desk_settings(organisation.id).await?
         {
-            return serde_json::from_str(&json).map_err(|error| ServiceError::Internal {
-                what: format!("stored calendar of the reviewers: {error}"),
-            });
+            return crate::desk::stored_calendar(organisation.id, &json);
         }
     }
     reviewer_calendar([]).map_err(|error| ServiceError::Internal {
