@@ -147,12 +147,8 @@ pub async fn list_srw(
     State(state): State<AppState>,
     Auth(actor): Auth,
 ) -> Result<Json<Vec<SrwOut>>, ApiError> {
-    let records = state.service.srw_requests(&actor).await?;
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        out.push(state.service.srw_request(&actor, record.id).await?.into());
-    }
-    Ok(Json(out))
+    let views = state.service.srw_requests(&actor).await?;
+    Ok(Json(views.into_iter().map(Into::into).collect()))
 }
 
 /// One waiver request, with what it lacks or its deadlines.

@@ -7,7 +7,7 @@ use holdfast_model::srw::{
     self, RequesterKind, ReviewClock, SrwRequestDraft, missing_fields, reviewer_calendar,
 };
 use holdfast_model::{Calendar, Deadline};
-use holdfast_store::{SrwRecord, Tx};
+use holdfast_store::{SrwRecord, SrwScope, Tx};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -44,6 +44,25 @@ async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
     reviewer_calendar([]).map_err(|error| ServiceError::Internal {
         what: format!("the reviewers' calendar: {error}"),
     })
+}
+
+/// A request with what it lacks (a draft) or its deadlines on `calendar` (submitted).
+fn view_of(record: SrwRecord, calendar: &Calendar) -> SrwView {
+    let missing = if record.submitted.is_none() {
+        missing_fields(&record.draft, record.requester)
+    } else {
+        Vec::new()
+    };
+    let deadlines = record
+        .review
+        .as_ref()
+        .map(|review| srw::deadlines(review, calendar))
+        .unwrap_or_default();
+    SrwView {
+        record,
+        missing,
+        deadlines,
+    }
 }
 
 /// The request `id` if `actor` may see it: its organisation (admins: any), or reviewers once
@@ -166,29 +185,25 @@ impl Service {
         Ok(view)
     }
 
-    /// The waiver requests the actor may see: their organisation's (admins: all), or for
-    /// reviewers every submitted one.
-    pub async fn srw_requests(&self, actor: &Actor) -> Result<Vec<SrwRecord>> {
+    /// The waiver requests the actor may see, each with what it lacks or its deadlines: their
+    /// organisation's (admins: all), or for reviewers every submitted one.
+    pub async fn srw_requests(&self, actor: &Actor) -> Result<Vec<SrwView>> {
         let scope = match actor.role {
-            Role::Reviewer => None,
-            Role::Admin => return self.all_srw_requests().await,
+            Role::Reviewer => SrwScope::Submitted,
+            Role::Admin => SrwScope::All,
             _ => {
                 require(actor, Permission::RequestWaivers)?;
-                Some(actor.org_id)
+                SrwScope::Organisation(actor.org_id)
             }
         };
         let mut tx = self.store.read().await?;
-        Ok(tx.srw_requests(scope).await?)
-    }
-
-    async fn all_srw_requests(&self) -> Result<Vec<SrwRecord>> {
-        let mut tx = self.store.read().await?;
-        let mut all = Vec::new();
-        for organisation in tx.organisations().await? {
-            all.extend(tx.srw_requests(Some(organisation.id)).await?);
-        }
-        all.sort_by_key(|record| std::cmp::Reverse(record.id));
-        Ok(all)
+        let calendar = review_calendar(&mut tx).await?;
+        Ok(tx
+            .srw_requests(scope)
+            .await?
+            .into_iter()
+            .map(|record| view_of(record, &calendar))
+            .collect())
     }
 
     /// One waiver request with what it lacks (a draft) or its deadlines (submitted).
@@ -205,20 +220,7 @@ impl Service {
 
     async fn view(&self, tx: &mut Tx, actor: &Actor, id: i64) -> Result<SrwView> {
         let record = visible_request(tx, actor, id).await?;
-        let missing = if record.submitted.is_none() {
-            missing_fields(&record.draft, record.requester)
-        } else {
-            Vec::new()
-        };
-        let deadlines = match &record.review {
-            Some(review) => srw::deadlines(review, &review_calendar(tx).await?),
-            None => Vec::new(),
-        };
-        Ok(SrwView {
-            record,
-            missing,
-            deadlines,
-        })
+        Ok(view_of(record, &review_calendar(tx).await?))
     }
 }
 

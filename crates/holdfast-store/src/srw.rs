@@ -8,6 +8,17 @@ use serde::de::DeserializeOwned;
 
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
+/// Which waiver requests a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrwScope {
+    /// One requesting organisation's, drafts included.
+    Organisation(i64),
+    /// Every submitted one (the reviewers' queue).
+    Submitted,
+    /// Every one (admins).
+    All,
+}
+
 /// A stored waiver request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SrwRecord {
@@ -143,12 +154,15 @@ impl Tx {
         row.map(srw_row).transpose()
     }
 
-    /// Requests of one organisation (`Some`), or the submitted requests of all (`None`: the
-    /// reviewers' queue), newest first.
-    pub async fn srw_requests(&mut self, org_id: Option<i64>) -> Result<Vec<SrwRecord>> {
+    /// The requests in `scope`, newest first.
+    pub async fn srw_requests(&mut self, scope: SrwScope) -> Result<Vec<SrwRecord>> {
+        let (condition, org_id) = match scope {
+            SrwScope::Organisation(org_id) => ("org_id = $1", Some(org_id)),
+            SrwScope::Submitted => ("submitted IS NOT NULL AND $1 IS NULL", None),
+            SrwScope::All => ("$1 IS NULL", None),
+        };
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {SRW_COLUMNS} FROM srw_requests WHERE \
-             ($1 IS NULL AND submitted IS NOT NULL) OR org_id = $1 ORDER BY id DESC"
+            "SELECT {SRW_COLUMNS} FROM srw_requests WHERE {condition} ORDER BY id DESC"
         ));
         let rows: Vec<SrwRow> = on!(self, |conn| sqlx::query_as(sql)
             .bind(org_id)
