@@ -200,6 +200,28 @@ spelled! {
     }
 }
 
+spelled! {
+    /// What a message of the desk is about: one template each.
+    MessageEvent, "message event" {
+        /// The report was received.
+        Acknowledgment = "acknowledgment",
+        /// The assessment and course of action.
+        Assessment = "assessment",
+        /// The registrar is asked to act.
+        Referral = "referral",
+        /// No action, and why.
+        NoAction = "no_action",
+        /// The case is closed.
+        Closure = "closure",
+        /// A deadline is near (to staff).
+        Reminder = "reminder",
+        /// A deadline passed (to staff).
+        Breach = "breach",
+        /// A reply arrived (to staff).
+        ReplyAlert = "reply_alert",
+    }
+}
+
 /// A step that does not fit the case's state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a case that is {state} cannot take the step {step}")]

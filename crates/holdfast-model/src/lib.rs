@@ -13,8 +13,8 @@ pub mod status;
 pub use action::{ActionKind, ActionParams, Effect, NameState, Outcome, Registration, Replaced};
 pub use calendar::{Calendar, CalendarError, Deadline, DeadlineKind, DeadlineState};
 pub use case::{
-    CaseState, CaseStep, Channel, Clock, ClockStanding, ClockTargets, ClockTimes, Priority,
-    ResponsibleParty, SourceClass, ThreatType, UnknownValue,
+    CaseState, CaseStep, Channel, Clock, ClockStanding, ClockTargets, ClockTimes, MessageEvent,
+    Priority, ResponsibleParty, SourceClass, ThreatType, UnknownValue,
 };
 pub use name::{DomainName, NameError};
 pub use registry::{Delegation, DsRecord, Glue, Soa};

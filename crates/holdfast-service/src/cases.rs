@@ -20,8 +20,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::{email, text};
-use crate::desk::{Event, desk_of, queue_to_reporters};
+use crate::desk::{desk_of, queue_to_reporters};
 use crate::{ActionRequest, Change, Result, Service, ServiceError, record, require};
+use holdfast_model::MessageEvent as Event;
 
 /// The most names one report may list.
 pub const MAX_REPORT_NAMES: usize = 2_000_000;

@@ -3,7 +3,10 @@
 //! and the clock worker's tick (reminders, breaches, mitigation).
 
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
-use holdfast_model::{Calendar, CaseState, CaseStep, Clock, ClockTargets, DomainName};
+use holdfast_model::{
+    Calendar, CaseState, CaseStep, Clock, ClockTargets, DomainName, MessageEvent as Event,
+    UnknownValue,
+};
 use holdfast_store::{Action, Case, DeskSettings, Direction, NewMessage, Referral, Tx};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -69,59 +72,15 @@ pub fn case_in_address(address: &str) -> Option<i64> {
     local.split_once("+case-")?.1.parse().ok()
 }
 
-/// The messages the desk sends, one per event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    Acknowledgment,
-    Assessment,
-    Referral,
-    NoAction,
-    Closure,
-    Reminder,
-    Breach,
-    ReplyAlert,
+/// The built-in wording of the desk's messages.
+pub trait DefaultText {
+    /// The built-in subject and body.
+    fn default_text(self) -> (&'static str, &'static str);
 }
 
-impl Event {
-    /// Every event.
-    pub const ALL: [Event; 8] = [
-        Event::Acknowledgment,
-        Event::Assessment,
-        Event::Referral,
-        Event::NoAction,
-        Event::Closure,
-        Event::Reminder,
-        Event::Breach,
-        Event::ReplyAlert,
-    ];
-
-    /// The stored and wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Acknowledgment => "acknowledgment",
-            Event::Assessment => "assessment",
-            Event::Referral => "referral",
-            Event::NoAction => "no_action",
-            Event::Closure => "closure",
-            Event::Reminder => "reminder",
-            Event::Breach => "breach",
-            Event::ReplyAlert => "reply_alert",
-        }
-    }
-
-    /// Parses the spelling, naming the accepted ones on error.
-    pub fn parse(text: &str) -> Result<Event> {
-        Event::ALL
-            .into_iter()
-            .find(|event| event.as_str() == text)
-            .ok_or_else(|| {
-                let all: Vec<&str> = Event::ALL.iter().map(|event| event.as_str()).collect();
-                ServiceError::invalid("event", format!("must be one of {}", all.join(", ")))
-            })
-    }
-
-    /// The built-in subject and body. `{placeholders}` are filled when the message is made.
-    pub fn default_text(self) -> (&'static str, &'static str) {
+impl DefaultText for Event {
+    /// `{placeholders}` are filled when the message is made.
+    fn default_text(self) -> (&'static str, &'static str) {
         match self {
             Event::Acknowledgment => (
                 "[case {case}] We received your report",
@@ -633,7 +592,9 @@ impl Service {
         now: Timestamp,
     ) -> Result<()> {
         require(actor, Permission::WorkCases)?;
-        let event = Event::parse(event)?;
+        let event: Event = event
+            .parse()
+            .map_err(|error: UnknownValue| ServiceError::invalid("event", error.to_string()))?;
         let subject = text("subject", subject, 250)?;
         let body = free_text("body", body, 20_000)?;
         let mut tx = self.store.write().await?;

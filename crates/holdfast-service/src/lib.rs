@@ -24,7 +24,7 @@ pub use cases::{
     ReportRequest, ReportView, Submitter,
 };
 pub use demo::{DEMO_DESK_ADDRESS, DEMO_PASSWORD, DemoInstall};
-pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, Event, TickReport, case_address, case_in_address};
+pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, TickReport, case_address, case_in_address};
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;

@@ -12,10 +12,11 @@ use sha2::{Digest, Sha256};
 use crate::cases::{
     MAX_DESCRIPTION, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, free_text, safe_filename,
 };
-use crate::desk::{Event, case_address, case_in_address, queue_to_staff};
+use crate::desk::{case_address, case_in_address, queue_to_staff};
 use crate::{
     Change, ReportReceipt, ReportRequest, Result, Service, ServiceError, Submitter, record,
 };
+use holdfast_model::MessageEvent as Event;
 
 /// The largest e-mail the desk reads.
 pub const MAX_MAIL_BYTES: usize = 25 * 1024 * 1024;
