@@ -47,6 +47,30 @@ pub enum Submitter {
     Email { mail_id: i64, from: String },
 }
 
+impl Submitter {
+    /// How the report arrives.
+    fn channel(&self) -> Channel {
+        match self {
+            Submitter::User(_) => Channel::Api,
+            Submitter::WebForm { .. } => Channel::WebForm,
+            Submitter::Email { .. } => Channel::Email,
+        }
+    }
+
+    /// The signed-in user, if it is one.
+    fn actor(&self) -> Option<&Actor> {
+        match self {
+            Submitter::User(actor) => Some(actor),
+            _ => None,
+        }
+    }
+}
+
+/// An optional text field, when it says anything.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|text| !text.trim().is_empty())
+}
+
 /// A report as submitted.
 #[derive(Debug, Clone, Default)]
 pub struct ReportRequest {
@@ -285,13 +309,12 @@ impl Service {
         request: ReportRequest,
         now: Timestamp,
     ) -> Result<ReportReceipt> {
-        if let Submitter::User(actor) = &submitter {
+        if let Some(actor) = submitter.actor() {
             require(actor, Permission::FileReports)?;
         }
-        let desk_staff = matches!(
-            &submitter,
-            Submitter::User(actor) if matches!(actor.role, Role::RegistryStaff | Role::Admin)
-        );
+        let desk_staff = submitter
+            .actor()
+            .is_some_and(|actor| matches!(actor.role, Role::RegistryStaff | Role::Admin));
         if request.source_class.is_some() && !desk_staff {
             return Err(ServiceError::invalid(
                 "source_class",
@@ -332,22 +355,13 @@ impl Service {
                 "name at least one domain name or URL",
             ));
         }
-        let legal_basis = request
-            .legal_basis
-            .as_deref()
-            .filter(|text| !text.trim().is_empty())
+        let legal_basis = given(&request.legal_basis)
             .map(|value| free_text("legal_basis", value, 2000))
             .transpose()?;
-        let reporter_email = request
-            .reporter_email
-            .as_deref()
-            .filter(|text| !text.trim().is_empty())
+        let reporter_email = given(&request.reporter_email)
             .map(|value| email("reporter_email", value))
             .transpose()?;
-        let reporter_name = request
-            .reporter_name
-            .as_deref()
-            .filter(|text| !text.trim().is_empty())
+        let reporter_name = given(&request.reporter_name)
             .map(|value| text("reporter_name", value, 200))
             .transpose()?;
 
@@ -440,15 +454,7 @@ impl Service {
             }
         };
         drop(tx);
-        let mail_id = match &submitter {
-            Submitter::Email { mail_id, .. } => Some(*mail_id),
-            _ => None,
-        };
-        let channel = match &submitter {
-            Submitter::User(_) => Channel::Api,
-            Submitter::WebForm { .. } => Channel::WebForm,
-            Submitter::Email { .. } => Channel::Email,
-        };
+        let channel = submitter.channel();
         let mut rows: Vec<ReportName> = normalised
             .names
             .into_iter()
@@ -477,7 +483,10 @@ impl Service {
             claimed_urgency: request.claimed_urgency,
             legal_basis: legal_basis.as_deref(),
             urls: &urls,
-            mail_id,
+            mail_id: match &submitter {
+                Submitter::Email { mail_id, .. } => Some(*mail_id),
+                _ => None,
+            },
             parse_error: request.parse_error.as_deref(),
             received_at: now,
         };
@@ -511,10 +520,6 @@ impl Service {
             )
             .await?;
         }
-        let actor = match &submitter {
-            Submitter::User(actor) => Some(actor),
-            _ => None,
-        };
         let change = Change {
             org_id: Some(registry),
             action: "report.receive",
@@ -526,7 +531,7 @@ impl Service {
                 "invalid": invalid,
             }),
         };
-        record(&mut tx, actor, now, change).await?;
+        record(&mut tx, submitter.actor(), now, change).await?;
         tx.commit().await?;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         Ok(ReportReceipt {
