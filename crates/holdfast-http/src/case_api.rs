@@ -545,6 +545,9 @@ pub struct CaseActionIn {
     pub deadline: Option<Timestamp>,
     #[serde(default)]
     pub legal_direction: Option<String>,
+    /// Act now although no waiver covers a create on a gTLD (see the actions API).
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// Filters of the queue.
@@ -1080,6 +1083,7 @@ pub async fn case_action(
         until: action.until,
         deadline: action.deadline,
         legal_direction: action.legal_direction,
+        emergency: action.emergency,
     };
     let action = state
         .service

@@ -6,7 +6,9 @@ pub mod case_api;
 pub mod error;
 pub mod extract;
 pub mod limit;
+mod pdf;
 pub mod public_form;
+mod published;
 pub mod registry_api;
 pub mod srw_api;
 
@@ -92,7 +94,8 @@ impl AppState {
         case_api::set_template, case_api::list_referrals, case_api::answer_referral,
         case_api::public_report,
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
-        srw_api::submit_srw, srw_api::review_srw,
+        srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
+        srw_api::get_report, srw_api::edit_report, srw_api::figures,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -256,6 +259,13 @@ pub fn router(state: AppState) -> Router {
         .route("/srw/{id}", get(srw_api::get_srw).put(srw_api::update_srw))
         .route("/srw/{id}/submit", post(srw_api::submit_srw))
         .route("/srw/{id}/review", post(srw_api::review_srw))
+        .route(
+            "/srw/{id}/report",
+            get(srw_api::get_report).post(srw_api::edit_report),
+        )
+        .route("/srw/figures", get(srw_api::figures))
+        .route("/waivers", get(srw_api::list_waivers))
+        .route("/waivers/{id}", get(srw_api::get_waiver))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()
@@ -266,6 +276,10 @@ pub fn router(state: AppState) -> Router {
             "/report",
             get(public_form::show_form).post(public_form::submit_form),
         )
+        .route("/published/srw/figures", get(published::figures_html))
+        .route("/published/srw/figures.csv", get(published::figures_csv))
+        .route("/published/srw/{id}/report", get(published::report_html))
+        .route("/published/srw/{id}/report.pdf", get(published::report_pdf))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

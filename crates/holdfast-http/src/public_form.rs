@@ -51,7 +51,8 @@ const THREATS: [(&str, &str); 7] = [
     ("other", "Other"),
 ];
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A standalone page: escaped title, `body` as given, a policy that allows no script.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -55,6 +55,10 @@ pub struct ActionIn {
     /// The documented direction a delete acts on (required for delete).
     #[serde(default)]
     pub legal_direction: Option<String>,
+    /// Act now although no waiver covers a create (or a transfer to the internal registrar) on
+    /// a gTLD: recorded, and a retroactive waiver request is opened as a draft.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// How many names have one result.
@@ -82,6 +86,9 @@ pub struct ActionOut {
     pub to_registrar: Option<i64>,
     pub until: Option<Timestamp>,
     pub deadline: Option<Timestamp>,
+    /// The waivers that let a create or transfer on a gTLD act (`waiver:ID vVERSION`), or
+    /// `emergency, srw:ID` — taken without one; `srw:ID` is the retroactive request.
+    pub waiver: Option<String>,
     /// How many names the action has.
     pub total: i64,
     pub results: Vec<ResultCount>,
@@ -113,6 +120,7 @@ impl From<Action> for ActionOut {
             to_registrar: action.to_registrar_id,
             until: action.until,
             deadline: action.deadline,
+            waiver: action.waiver_ref,
             total: action.total,
             results: action
                 .counts
@@ -321,6 +329,7 @@ pub async fn decide_action(
         until: request.until,
         deadline: request.deadline,
         legal_direction: request.legal_direction,
+        emergency: request.emergency,
     };
     let action = state
         .service

@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use holdfast_model::srw::{Decision, ReviewCommand, SrwRequestDraft};
-use holdfast_service::SrwView;
+use holdfast_model::srw::{
+    Decision, DecisionKind, ReviewCommand, Section, SrwRequestDraft, WaiverTerms, YearTable,
+};
+use holdfast_service::{AfterActionView, ReportEdit, SrwView, WaiverRecord};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,6 +46,11 @@ pub struct SrwOut {
     pub review: Option<serde_json::Value>,
     /// The review's deadlines on the reviewers' calendar.
     pub deadlines: Vec<ReviewDeadlineOut>,
+    /// Per review clock, when the reviewers were reminded and when a breach was recorded.
+    #[schema(value_type = Object)]
+    pub marks: serde_json::Value,
+    /// The waiver versions the decision issued (one request's view; empty in lists).
+    pub issued: Vec<WaiverOut>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -75,8 +82,42 @@ impl From<SrwView> for SrwOut {
                     due: deadline.due,
                 })
                 .collect(),
+            marks: serde_json::to_value(&record.marks).unwrap_or_default(),
+            issued: view.issued.into_iter().map(Into::into).collect(),
             created_at: record.created_at,
             updated_at: record.updated_at,
+        }
+    }
+}
+
+/// One version of a waiver.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaiverOut {
+    /// The waiver's id, the same across its versions.
+    pub id: i64,
+    /// 1 when issued, one more per update.
+    pub version: u32,
+    /// The organisation holding it.
+    pub holder_org: i64,
+    /// The request whose decision issued this version.
+    pub request_id: i64,
+    pub issued_by: i64,
+    pub issued_at: Timestamp,
+    /// TLDs, provisions, actions, coverage (names or DGA family and days), validity, conditions.
+    #[schema(value_type = Object)]
+    pub terms: WaiverTerms,
+}
+
+impl From<WaiverRecord> for WaiverOut {
+    fn from(record: WaiverRecord) -> WaiverOut {
+        WaiverOut {
+            id: record.waiver.id,
+            version: record.waiver.version,
+            holder_org: record.waiver.holder_org,
+            request_id: record.request_id,
+            issued_by: record.issued_by,
+            issued_at: record.issued_at,
+            terms: record.waiver.terms,
         }
     }
 }
@@ -181,22 +222,29 @@ pub enum ReviewIn {
     Discuss,
     /// The written answer (reviewers): `"new_waiver"`, `{"updated_waiver": {"waiver_id": 3}}`,
     /// `{"in_scope_of_existing": {"waiver_id": 3}}` or `{"not_granted": {"reason": "…"}}`.
+    /// A new or updated waiver carries its `terms`.
     Decide {
         #[schema(value_type = Object)]
         decision: Decision,
+        #[serde(default)]
+        #[schema(value_type = Option<Object>)]
+        terms: Option<WaiverTerms>,
     },
 }
 
-impl From<ReviewIn> for ReviewCommand {
-    fn from(step: ReviewIn) -> ReviewCommand {
-        match step {
+impl ReviewIn {
+    fn command(self) -> (ReviewCommand, Option<WaiverTerms>) {
+        let command = match self {
             ReviewIn::AssignReviewer { reviewer } => ReviewCommand::AssignReviewer(reviewer),
             ReviewIn::ConfirmIncident => ReviewCommand::ConfirmIncident,
             ReviewIn::AskInformation => ReviewCommand::AskInformation,
             ReviewIn::AnswerInformation => ReviewCommand::AnswerInformation,
             ReviewIn::Discuss => ReviewCommand::Discuss,
-            ReviewIn::Decide { decision } => ReviewCommand::Decide(decision),
-        }
+            ReviewIn::Decide { decision, terms } => {
+                return (ReviewCommand::Decide(decision), terms);
+            }
+        };
+        (command, None)
     }
 }
 
@@ -214,9 +262,232 @@ pub async fn review_srw(
     ApiPath(id): ApiPath<i64>,
     ApiJson(step): ApiJson<ReviewIn>,
 ) -> Result<Json<SrwOut>, ApiError> {
+    let (command, terms) = step.command();
     let view = state
         .service
-        .review_srw(&actor, id, step.into(), state.clock.now())
+        .review_srw(&actor, id, command, terms, state.clock.now())
         .await?;
     Ok(Json(view.into()))
+}
+
+/// Waivers: the holder's own, or every one for reviewers; each version a row.
+#[utoipa::path(get, path = "/api/v1/waivers", tag = "srw", security(("bearer" = [])),
+    responses((status = 200, description = "Every version, by waiver and version", body = Vec<WaiverOut>),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope)))]
+pub async fn list_waivers(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> Result<Json<Vec<WaiverOut>>, ApiError> {
+    let waivers = state.service.waivers(&actor).await?;
+    Ok(Json(waivers.into_iter().map(Into::into).collect()))
+}
+
+/// One waiver's versions, oldest first.
+#[utoipa::path(get, path = "/api/v1/waivers/{id}", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Waiver id")),
+    responses((status = 200, description = "Its versions", body = Vec<WaiverOut>),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such waiver, or not yours", body = ErrorEnvelope)))]
+pub async fn get_waiver(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<WaiverOut>>, ApiError> {
+    let versions = state.service.waiver(&actor, id).await?;
+    Ok(Json(versions.into_iter().map(Into::into).collect()))
+}
+
+/// A passage marked confidential.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedactionOut {
+    /// Its place in the report's list (to remove it).
+    pub index: usize,
+    pub section: String,
+    /// The passage itself (only the two sides see it).
+    pub passage: String,
+    pub reason: String,
+    /// `reviewer` or `requester`.
+    pub by: String,
+}
+
+/// An after-action report as its two sides see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AfterActionOut {
+    pub request_id: i64,
+    /// Each section's text: timeline, actions, outcome, lessons.
+    pub sections: std::collections::BTreeMap<String, String>,
+    pub redactions: Vec<RedactionOut>,
+    /// The sides that approved the text and redactions as they are.
+    pub approved_by: Vec<String>,
+    /// The text as it would be published now.
+    pub preview: String,
+    /// Whether both sides approved: the redacted text is published.
+    pub published: bool,
+}
+
+impl From<AfterActionView> for AfterActionOut {
+    fn from(view: AfterActionView) -> AfterActionOut {
+        let report = &view.report;
+        AfterActionOut {
+            request_id: view.request_id,
+            sections: Section::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), report.section(*s).to_owned()))
+                .collect(),
+            redactions: report
+                .redactions()
+                .iter()
+                .enumerate()
+                .map(|(index, r)| RedactionOut {
+                    index,
+                    section: r.section.as_str().to_owned(),
+                    passage: report
+                        .section(r.section)
+                        .get(r.range.clone())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    reason: r.reason.clone(),
+                    by: r.by.as_str().to_owned(),
+                })
+                .collect(),
+            approved_by: holdfast_model::srw::Party::ALL
+                .iter()
+                .filter(|party| report.is_approved_by(**party))
+                .map(|party| party.as_str().to_owned())
+                .collect(),
+            preview: view.preview,
+            published: view.published,
+        }
+    }
+}
+
+/// The after-action report of a request (its requester's staff and the reviewers).
+#[utoipa::path(get, path = "/api/v1/srw/{id}/report", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")),
+    responses((status = 200, description = "The report, its redactions and the published preview", body = AfterActionOut),
+        (status = 403, description = "Not a side of this report", body = ErrorEnvelope),
+        (status = 404, description = "No such request, or not visible", body = ErrorEnvelope)))]
+pub async fn get_report(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<AfterActionOut>, ApiError> {
+    Ok(Json(state.service.srw_report(&actor, id).await?.into()))
+}
+
+/// A change to an after-action report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "edit", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReportEditIn {
+    /// (Re)write a section (refused while it has redactions).
+    Write {
+        #[schema(value_type = String)]
+        section: Section,
+        text: String,
+    },
+    /// Mark a passage confidential: its exact text, and which appearance (1 when absent).
+    Redact {
+        #[schema(value_type = String)]
+        section: Section,
+        passage: String,
+        #[serde(default)]
+        occurrence: Option<usize>,
+        reason: String,
+    },
+    /// Remove a redaction by its index.
+    Unredact { index: usize },
+    /// Approve the text and redactions as they are (for the caller's side).
+    Approve,
+}
+
+/// Changes the after-action report (the request must be answered); any change withdraws both
+/// approvals.
+#[utoipa::path(post, path = "/api/v1/srw/{id}/report", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")),
+    request_body = ReportEditIn,
+    responses((status = 200, description = "The report after the change", body = AfterActionOut),
+        (status = 403, description = "Not a side of this report", body = ErrorEnvelope),
+        (status = 404, description = "No such request, or not visible", body = ErrorEnvelope),
+        (status = 409, description = "The request is not answered yet", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+pub async fn edit_report(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(edit): ApiJson<ReportEditIn>,
+) -> Result<Json<AfterActionOut>, ApiError> {
+    let edit = match edit {
+        ReportEditIn::Write { section, text } => ReportEdit::Write { section, text },
+        ReportEditIn::Redact {
+            section,
+            passage,
+            occurrence,
+            reason,
+        } => ReportEdit::Redact {
+            section,
+            passage,
+            occurrence: occurrence.unwrap_or(1),
+            reason,
+        },
+        ReportEditIn::Unredact { index } => ReportEdit::Unredact { index },
+        ReportEditIn::Approve => ReportEdit::Approve,
+    };
+    let view = state
+        .service
+        .edit_srw_report(&actor, id, edit, state.clock.now())
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// One year of the published figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct YearFiguresOut {
+    pub year: i16,
+    /// Requests received (completely submitted) in the year.
+    pub requests: u32,
+    /// Distinct gTLDs the requests covered.
+    pub tlds_covered: u32,
+    pub new_waivers: u32,
+    pub not_granted: u32,
+    pub in_scope_of_existing: u32,
+    pub updated_waivers: u32,
+    /// Names subject to the requests, to the nearest hundred.
+    pub approximate_names: u64,
+    pub before_action: u32,
+    pub after_action: u32,
+    /// Mean business days from complete submission to answer, per outcome (absent: none).
+    pub average_business_days: std::collections::BTreeMap<String, u32>,
+}
+
+/// The figures per year, as the API gives them.
+pub(crate) fn figures_out(table: &YearTable) -> Vec<YearFiguresOut> {
+    table
+        .years
+        .iter()
+        .map(|(year, y)| YearFiguresOut {
+            year: *year,
+            requests: y.requests,
+            tlds_covered: y.tlds_covered,
+            new_waivers: y.count(DecisionKind::NewWaiver),
+            not_granted: y.count(DecisionKind::NotGranted),
+            in_scope_of_existing: y.count(DecisionKind::InScopeOfExisting),
+            updated_waivers: y.count(DecisionKind::UpdatedWaiver),
+            approximate_names: y.approximate_names,
+            before_action: y.before_action,
+            after_action: y.after_action,
+            average_business_days: y
+                .average_business_days
+                .iter()
+                .map(|(outcome, days)| (outcome.as_str().to_owned(), *days))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The published yearly figures of the waiver process (public). The same as HTML at
+/// `/published/srw/figures` and as open-data CSV at `/published/srw/figures.csv`.
+#[utoipa::path(get, path = "/api/v1/srw/figures", tag = "srw",
+    responses((status = 200, description = "One row per year of complete submission", body = Vec<YearFiguresOut>)))]
+pub async fn figures(State(state): State<AppState>) -> Result<Json<Vec<YearFiguresOut>>, ApiError> {
+    Ok(Json(figures_out(&state.service.srw_figures().await?)))
 }

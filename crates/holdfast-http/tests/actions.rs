@@ -590,11 +590,51 @@ async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkho
                 .contains("Avalanche DGA")
         );
 
-        // Create registers a blocked name to the internal registrar, delegated to the sinkhole.
-        let created = desk
-            .act(json!({ "kind": "create", "names": ["dga2.test"], "reason": "sinkhole the C2" }))
+        // Create registers a blocked name to the internal registrar, delegated to the sinkhole
+        // — on a gTLD only under a waiver, or in an emergency that opens a retroactive request.
+        let create =
+            json!({ "kind": "create", "names": ["dga2.test"], "reason": "sinkhole the C2" });
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions",
+                &desk.analyst,
+                Some(create.clone()),
+            )
             .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["field"], "names");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("no valid waiver covers create of dga2.test")
+                && message.contains("emergency"),
+            "{message}"
+        );
+        assert_eq!(desk.check("dga2.test").await["status"], "blocked");
+        let mut emergency = create.clone();
+        emergency["emergency"] = json!(true);
+        let created = desk.act(emergency).await;
         assert_eq!(count(&created, "applied"), 1);
+        let waiver = created["waiver"].as_str().unwrap();
+        let request = waiver.strip_prefix("emergency, srw:").unwrap();
+        let (status, request) = desk
+            .call(
+                Method::GET,
+                &format!("/api/v1/srw/{request}"),
+                &desk.analyst,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{request}");
+        assert_eq!(request["state"], "draft");
+        assert_eq!(request["draft"]["action_taken"], true);
+        assert_eq!(request["draft"]["names"], json!(["dga2.test"]));
+        assert_eq!(request["draft"]["tlds"], json!(["test"]));
+        let missing = request["missing"].to_string();
+        assert!(
+            missing.contains("urgency") && missing.contains("provisions"),
+            "{missing}"
+        );
         let domain = desk.domain("dga2.test").await;
         assert_eq!(
             domain["nameservers"],

@@ -166,6 +166,7 @@ impl App {
                     until: None,
                     deadline: None,
                     legal_direction: Some("court order 1".into()),
+                    emergency: false,
                 },
                 now,
             )
@@ -304,6 +305,11 @@ fn matrix() -> Vec<Row> {
         (Method::PUT,    "/api/v1/srw/{srw}",                      [403, 200, 404, 403, 403, 401]),
         (Method::POST,   "/api/v1/srw/{srw}/submit",               [403, 422, 404, 403, 403, 401]),
         (Method::POST,   "/api/v1/srw/{srw}/review",               [403, 403, 403, 404, 403, 401]),
+        (Method::GET,    "/api/v1/srw/{srw}/report",               [403, 200, 404, 404, 403, 401]),
+        (Method::POST,   "/api/v1/srw/{srw}/report",               [403, 409, 404, 404, 403, 401]),
+        (Method::GET,    "/api/v1/srw/figures",                    [200, 200, 200, 200, 200, 200]),
+        (Method::GET,    "/api/v1/waivers",                        [200, 200, 200, 200, 403, 401]),
+        (Method::GET,    "/api/v1/waivers/{waiver}",               [404, 404, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
         (Method::POST,   "/api/v1/audit/verify",                   [200, 403, 403, 403, 403, 401]),
     ]
@@ -342,6 +348,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "reason": "checked by phone" })
     } else if path.ends_with("/sources") {
         json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/report") {
+        json!({ "edit": "approve" })
     } else if path.ends_with("/review") {
         json!({ "step": "assign_reviewer", "reviewer": "Jane Reviewer" })
     } else if path.ends_with("/srw") {
@@ -441,6 +449,7 @@ async fn walk_matrix(app: &App) -> Vec<String> {
                 .replace("{case}", &app.case.to_string())
                 .replace("{event}", "acknowledgment")
                 .replace("{referral}", "999999")
+                .replace("{waiver}", "999999")
                 .replace("{srw}", &app.srw.to_string());
             let body = body_for(&method, &path, n, app);
             let (status, value) = app
@@ -484,6 +493,7 @@ async fn the_matrix_covers_every_documented_endpoint() {
                 .replace("{evidence}", "{id}")
                 .replace("{case}", "{id}")
                 .replace("{referral}", "{id}")
+                .replace("{waiver}", "{id}")
                 .replace("{srw}", "{id}");
             let path = path.split('?').next().unwrap_or_default().to_owned();
             (method.as_str().to_lowercase(), path)

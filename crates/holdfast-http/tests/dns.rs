@@ -407,7 +407,7 @@ async fn scenario(desk: &Desk, server: SocketAddr) {
 
     // Create: a delegation to the sinkhole appears.
     assert_eq!(published(server, "dga-b2.test").await, None);
-    desk.act(json!({ "kind": "create", "names": ["dga-b2.test"], "reason": "sinkhole the DGA" }))
+    desk.act(json!({ "kind": "create", "names": ["dga-b2.test"], "reason": "sinkhole the DGA", "emergency": true }))
         .await;
     assert_eq!(
         published(server, "dga-b2.test").await,

@@ -659,6 +659,67 @@ pub fn deadlines(review: &Review, calendar: &Calendar) -> Vec<(ReviewClock, Dead
     clocks
 }
 
+/// How long before a review deadline the reviewers are reminded.
+pub const REVIEW_REMINDER: jiff::SignedDuration = jiff::SignedDuration::from_hours(4);
+
+/// What was recorded about one review clock: when the reviewers were reminded of it and when it
+/// was breached. A breach stays recorded even after the step is taken late.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockMarks {
+    /// When the reviewers were reminded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<Timestamp>,
+    /// When the breach was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_at: Option<Timestamp>,
+}
+
+/// A mark a review clock has earned at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMark {
+    /// Due within [`REVIEW_REMINDER`] and not yet reminded.
+    Remind(ReviewClock, Deadline),
+    /// Past due, step not taken, not yet recorded.
+    Breach(ReviewClock, Deadline),
+}
+
+/// The reminders and breaches `review` earns at `now` beyond those already in `marks`. A decided
+/// review earns none.
+pub fn due_marks(
+    review: &Review,
+    calendar: &Calendar,
+    marks: &BTreeMap<ReviewClock, ClockMarks>,
+    now: Timestamp,
+) -> Vec<ClockMark> {
+    if review.decided_at.is_some() {
+        return Vec::new();
+    }
+    let mut due = Vec::new();
+    for (clock, deadline) in deadlines(review, calendar) {
+        if review.done_at(clock).is_some() {
+            continue;
+        }
+        let marked = marks.get(&clock).copied().unwrap_or_default();
+        if now > deadline.due {
+            if marked.breached_at.is_none() {
+                due.push(ClockMark::Breach(clock, deadline));
+            }
+        } else if deadline.due.duration_since(now) <= REVIEW_REMINDER
+            && marked.reminded_at.is_none()
+        {
+            due.push(ClockMark::Remind(clock, deadline));
+        }
+    }
+    due
+}
+
+/// Whether `tld` is a generic TLD, whose registry needs a waiver to create or take over names
+/// (SPEC B3). Country-code TLDs are the two-letter ASCII ones (ISO 3166-1); an IDN ccTLD
+/// (`xn--…`) cannot be told from its name and counts as generic, the cautious answer.
+pub fn is_generic_tld(tld: &str) -> bool {
+    !(tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
 spelled! {
     /// The kind of answer, as counted in the published figures.
     DecisionKind, "decision kind" {
@@ -1066,6 +1127,12 @@ pub fn published_text(report: &AfterActionReport) -> Result<String, NotApproved>
     if !missing.is_empty() {
         return Err(NotApproved { missing });
     }
+    Ok(redacted_text(report))
+}
+
+/// The text as it would be published now, approved or not: each written section under its
+/// title, every redacted passage replaced by `[redacted]` (the preview both sides approve).
+pub fn redacted_text(report: &AfterActionReport) -> String {
     let mut out = String::new();
     for section in Section::ALL {
         let text = report.section(*section);
@@ -1099,7 +1166,7 @@ pub fn published_text(report: &AfterActionReport) -> Result<String, NotApproved>
         out.push_str(text.get(at..).unwrap_or(""));
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
 fn section_title(section: Section) -> &'static str {
@@ -1171,6 +1238,15 @@ impl YearFigures {
     pub fn count(&self, outcome: DecisionKind) -> u32 {
         self.outcomes.get(&outcome).copied().unwrap_or(0)
     }
+}
+
+/// One published table: its title and rows, each a label and a cell per year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FigureTable {
+    /// The table's title.
+    pub title: &'static str,
+    /// Each row's label and cells, one per year in order.
+    pub rows: Vec<(&'static str, Vec<String>)>,
 }
 
 /// The published figures per year of complete submission, in the reviewer calendar's zone.
@@ -1250,24 +1326,22 @@ fn days_text(days: Option<u32>) -> String {
 }
 
 impl YearTable {
-    /// The three published tables as text, one row a line, columns separated by a space, in the
-    /// wording of ICANN's "Summary Analysis of Requests".
-    pub fn render(&self) -> String {
+    /// The three published tables, in the wording of ICANN's "Summary Analysis of Requests":
+    /// each a title and its rows, a row a label and one cell per year.
+    pub fn tables(&self) -> Vec<FigureTable> {
         let years: Vec<&YearFigures> = self.years.values().collect();
-        let header: String = self.years.keys().map(|year| format!(" {year}")).collect();
-        let row = |label: &str, cell: &dyn Fn(&YearFigures) -> String| {
-            let cells: String = years.iter().map(|y| format!(" {}", cell(y))).collect();
-            format!("{label}{cells}\n")
+        let row = |label: &'static str, cell: &dyn Fn(&YearFigures) -> String| {
+            (label, years.iter().map(|y| cell(y)).collect::<Vec<_>>())
         };
-        let mut out = String::new();
-        out.push_str(&format!("Waivers Issued{header}\n"));
-        out.push_str(&row("Total number of requests received", &|y| {
-            y.requests.to_string()
-        }));
-        out.push_str(&row(
-            "Number of generic top-level domains (gTLDs) covered by requests",
-            &|y| y.tlds_covered.to_string(),
-        ));
+        let mut issued = vec![
+            row("Total number of requests received", &|y| {
+                y.requests.to_string()
+            }),
+            row(
+                "Number of generic top-level domains (gTLDs) covered by requests",
+                &|y| y.tlds_covered.to_string(),
+            ),
+        ];
         for (label, outcome) in [
             ("Number of new waivers issued", DecisionKind::NewWaiver),
             ("Number of waivers not granted", DecisionKind::NotGranted),
@@ -1280,25 +1354,23 @@ impl YearTable {
                 DecisionKind::UpdatedWaiver,
             ),
         ] {
-            out.push_str(&row(label, &|y| y.count(outcome).to_string()));
+            issued.push(row(label, &|y| y.count(outcome).to_string()));
         }
-        out.push('\n');
-        out.push_str(&format!("Metrics{header}\n"));
-        out.push_str(&row(
-            "Approximate number of domain names subject to the request*",
-            &|y| format!("{} domain names", thousands(y.approximate_names)),
-        ));
-        out.push_str(&row(
-            "Number of requests made in advance of action taken on the domain names",
-            &|y| y.before_action.to_string(),
-        ));
-        out.push_str(&row(
-            "Number of requests made after action was taken on the domain names",
-            &|y| y.after_action.to_string(),
-        ));
-        out.push('\n');
-        out.push_str(&format!("Waiver Response{header}\n"));
-        for (label, outcome) in [
+        let metrics = vec![
+            row(
+                "Approximate number of domain names subject to the request*",
+                &|y| format!("{} domain names", thousands(y.approximate_names)),
+            ),
+            row(
+                "Number of requests made in advance of action taken on the domain names",
+                &|y| y.before_action.to_string(),
+            ),
+            row(
+                "Number of requests made after action was taken on the domain names",
+                &|y| y.after_action.to_string(),
+            ),
+        ];
+        let response = [
             ("Issuance of the waiver", DecisionKind::NewWaiver),
             (
                 "Notification the waiver is not granted",
@@ -1312,10 +1384,43 @@ impl YearTable {
                 "Issuance of updated existing waiver",
                 DecisionKind::UpdatedWaiver,
             ),
-        ] {
-            out.push_str(&row(label, &|y| {
+        ]
+        .into_iter()
+        .map(|(label, outcome)| {
+            row(label, &|y| {
                 days_text(y.average_business_days.get(&outcome).copied())
-            }));
+            })
+        })
+        .collect();
+        vec![
+            FigureTable {
+                title: "Waivers Issued",
+                rows: issued,
+            },
+            FigureTable {
+                title: "Metrics",
+                rows: metrics,
+            },
+            FigureTable {
+                title: "Waiver Response",
+                rows: response,
+            },
+        ]
+    }
+
+    /// The three published tables as text, one row a line, columns separated by a space.
+    pub fn render(&self) -> String {
+        let header: String = self.years.keys().map(|year| format!(" {year}")).collect();
+        let mut out = String::new();
+        for (n, table) in self.tables().into_iter().enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}{header}\n", table.title));
+            for (label, cells) in table.rows {
+                let cells: String = cells.iter().map(|cell| format!(" {cell}")).collect();
+                out.push_str(&format!("{label}{cells}\n"));
+            }
         }
         out
     }
@@ -2328,5 +2433,87 @@ Issuance of updated existing waiver N/A N/A
         assert_eq!(year.tlds_covered, 1);
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn reviewers_are_reminded_then_a_missed_clock_is_recorded_once() {
+        let calendar = la();
+        // Monday 2 December 2019, 10:00 in Los Angeles: confirm by Tuesday 10:00.
+        let request = complete(draft(), RequesterKind::Registry, at("2019-12-02T18:00:00Z"));
+        let review = Review::start(&request.unwrap());
+        let mut marks = BTreeMap::new();
+        assert_eq!(
+            due_marks(&review, &calendar, &marks, at("2019-12-03T12:00:00Z")),
+            []
+        );
+        let soon = due_marks(&review, &calendar, &marks, at("2019-12-03T15:00:00Z"));
+        assert!(
+            matches!(soon.as_slice(), [ClockMark::Remind(ReviewClock::Confirm, d)]
+                if d.due == at("2019-12-03T18:00:00Z")),
+            "{soon:?}"
+        );
+        marks.insert(
+            ReviewClock::Confirm,
+            ClockMarks {
+                reminded_at: Some(at("2019-12-03T15:00:00Z")),
+                breached_at: None,
+            },
+        );
+        assert_eq!(
+            due_marks(&review, &calendar, &marks, at("2019-12-03T16:00:00Z")),
+            []
+        );
+        let late = due_marks(&review, &calendar, &marks, at("2019-12-03T18:00:01Z"));
+        assert!(
+            matches!(
+                late.as_slice(),
+                [ClockMark::Breach(ReviewClock::Confirm, _)]
+            ),
+            "{late:?}"
+        );
+        // Once contact is made the confirm clock earns nothing more; a decision ends them all.
+        let review = review
+            .apply(
+                ReviewCommand::AssignReviewer("R. Viewer".to_owned()),
+                at("2019-12-03T19:00:00Z"),
+            )
+            .unwrap()
+            .apply(ReviewCommand::ConfirmIncident, at("2019-12-03T19:30:00Z"))
+            .unwrap();
+        let later = at("2019-12-04T16:00:00Z");
+        assert!(
+            due_marks(&review, &calendar, &marks, later)
+                .iter()
+                .all(|mark| !matches!(
+                    mark,
+                    ClockMark::Breach(ReviewClock::Confirm, _)
+                        | ClockMark::Remind(ReviewClock::Confirm, _)
+                ))
+        );
+        let review = review
+            .apply(ReviewCommand::Discuss, at("2019-12-04T17:00:00Z"))
+            .unwrap()
+            .apply(
+                ReviewCommand::Decide(Decision::NewWaiver),
+                at("2019-12-04T18:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(
+            due_marks(
+                &review,
+                &calendar,
+                &BTreeMap::new(),
+                at("2020-01-30T00:00:00Z")
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn two_letter_tlds_are_country_codes_and_need_no_waiver() {
+        assert!(!is_generic_tld("be"));
+        assert!(is_generic_tld("example"));
+        assert!(is_generic_tld("xn--p1ai"));
+        assert!(is_generic_tld("demo"));
     }
 }

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use crate::accounts::text;
+use crate::waivers::{self, GateInput};
 use crate::{Change, Clock, Result, Service, ServiceError, record, require};
 
 /// Business days a registrar gets to answer a referral when the decision gives no deadline.
@@ -39,6 +40,9 @@ pub struct ActionRequest {
     pub deadline: Option<Timestamp>,
     /// The documented direction a delete acts on (a court order, say).
     pub legal_direction: Option<String>,
+    /// Act now although no waiver covers a create or transfer on a gTLD: recorded, and a
+    /// retroactive waiver request is opened.
+    pub emergency: bool,
 }
 
 /// The names a request gives, each canonical and once, with the result known before applying.
@@ -201,6 +205,16 @@ impl Service {
         }
         let tlds = tlds_of(actor, tx.tld_settings().await?);
         let classified = classify(&request.names, &tlds);
+        let gate = GateInput {
+            kind,
+            to_registrar: request.to_registrar,
+            items: &classified.items,
+            tlds: &tlds,
+            emergency: request.emergency,
+            reason: &reason,
+            case_ref: case_ref.as_deref(),
+        };
+        let gate = waivers::gate(&mut tx, actor, gate, now).await?;
         let state = if kind == ActionKind::Delete {
             ActionState::Proposed
         } else {
@@ -218,6 +232,7 @@ impl Service {
             to_registrar_id: request.to_registrar,
             until,
             deadline,
+            waiver_ref: gate.waiver_ref.as_deref(),
             created_at: now,
         };
         let id = tx.insert_action(&new, &classified.items).await?;
@@ -237,6 +252,8 @@ impl Service {
                 "to_registrar": request.to_registrar,
                 "until": until,
                 "deadline": deadline,
+                "waiver": gate.waiver_ref,
+                "emergency_request": gate.emergency_request,
             }),
         };
         record(&mut tx, Some(actor), now, change).await?;

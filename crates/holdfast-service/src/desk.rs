@@ -373,6 +373,8 @@ pub struct TickReport {
     pub reminded: usize,
     pub breached: usize,
     pub mitigated: usize,
+    /// Waiver review clocks reminded of and found breached.
+    pub review: crate::ReviewMarks,
     /// When the next reminder or breach falls due.
     pub next: Option<Timestamp>,
 }
@@ -740,6 +742,7 @@ impl Service {
                 report.mitigated += 1;
             }
         }
+        report.review = crate::srw::mark_review_clocks(&mut tx, now).await?;
         report.next = tx.next_clock_event().await?;
         tx.commit().await?;
         Ok(report)

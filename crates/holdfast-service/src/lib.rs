@@ -14,6 +14,8 @@ mod mail;
 mod registry;
 mod secret;
 mod srw;
+mod srw_report;
+mod waivers;
 mod zone;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
@@ -28,15 +30,16 @@ pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, TickReport, case_address, case_in
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
-pub use holdfast_store::SrwRecord;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
     Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
 };
+pub use holdfast_store::{SrwRecord, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
-pub use srw::SrwView;
+pub use srw::{ReviewMarks, SrwView};
+pub use srw_report::{AfterActionView, PublishedReport, ReportEdit};
 pub use zone::{EXPORT_TTL, ZoneImport};
 
 use holdfast_model::audit::AuditEvent;

@@ -4,10 +4,11 @@
 
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_model::srw::{
-    self, RequesterKind, ReviewClock, SrwRequestDraft, missing_fields, reviewer_calendar,
+    self, RequesterKind, ReviewClock, SrwRequestDraft, WaiverTerms, missing_fields,
+    reviewer_calendar,
 };
 use holdfast_model::{Calendar, Deadline};
-use holdfast_store::{SrwRecord, SrwScope, Tx};
+use holdfast_store::{SrwRecord, SrwScope, Tx, WaiverRecord};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -21,6 +22,8 @@ pub struct SrwView {
     pub missing: Vec<&'static str>,
     /// A submitted request's deadlines on the reviewer's calendar.
     pub deadlines: Vec<(ReviewClock, Deadline)>,
+    /// The waiver versions its decision issued (shown for one request, not in lists).
+    pub issued: Vec<WaiverRecord>,
 }
 
 fn requester_kind(actor: &Actor) -> Result<RequesterKind> {
@@ -33,7 +36,7 @@ fn requester_kind(actor: &Actor) -> Result<RequesterKind> {
 
 /// The reviewers' calendar: the reviewer organisation's own, or Los Angeles time without
 /// holidays when it has set none.
-async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
+pub(crate) async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
     for organisation in tx.organisations().await? {
         if organisation.kind == OrgKind::Reviewer
             && let (Some(json), _) = tx.desk_settings(organisation.id).await?
@@ -62,12 +65,13 @@ fn view_of(record: SrwRecord, calendar: &Calendar) -> SrwView {
         record,
         missing,
         deadlines,
+        issued: Vec::new(),
     }
 }
 
 /// The request `id` if `actor` may see it: its organisation (admins: any), or reviewers once
 /// it is submitted.
-async fn visible_request(tx: &mut Tx, actor: &Actor, id: i64) -> Result<SrwRecord> {
+pub(crate) async fn visible_request(tx: &mut Tx, actor: &Actor, id: i64) -> Result<SrwRecord> {
     let record = tx.srw_request(id).await?.ok_or(ServiceError::NotFound {
         what: "waiver request",
     })?;
@@ -220,19 +224,23 @@ impl Service {
 
     async fn view(&self, tx: &mut Tx, actor: &Actor, id: i64) -> Result<SrwView> {
         let record = visible_request(tx, actor, id).await?;
-        Ok(view_of(record, &review_calendar(tx).await?))
+        let mut view = view_of(record, &review_calendar(tx).await?);
+        view.issued = tx.waivers_issued_by(id).await?;
+        Ok(view)
     }
 }
 
 impl Service {
     /// Takes a review step: the reviewers take every step but one, the requester answers the
-    /// information asked for. Steps out of order are refused with the reason. (Decisions are
-    /// recorded; the waivers they issue are not stored yet.)
+    /// information asked for. Steps out of order are refused with the reason. A decision that
+    /// issues or updates a waiver carries its `terms`; the waiver (or its new version) is stored
+    /// with the decision, in the same transaction.
     pub async fn review_srw(
         &self,
         actor: &Actor,
         id: i64,
         command: srw::ReviewCommand,
+        terms: Option<WaiverTerms>,
         now: Timestamp,
     ) -> Result<SrwView> {
         let requester_step = command.step() == srw::ReviewStep::AnswerInformation;
@@ -254,16 +262,33 @@ impl Service {
             });
         };
         let step = command.step();
-        let details = match &command {
+        let decision = match &command {
+            srw::ReviewCommand::Decide(decision) => Some(decision.clone()),
+            _ => None,
+        };
+        let mut details = match &command {
             srw::ReviewCommand::AssignReviewer(reviewer) => json!({ "reviewer": reviewer }),
             srw::ReviewCommand::Decide(decision) => json!({ "decision": decision }),
             _ => json!({}),
         };
+        if decision.is_none() && terms.is_some() {
+            return Err(ServiceError::invalid(
+                "terms",
+                "only a decision issuing or updating a waiver has terms",
+            ));
+        }
         let next = review
             .apply(command, now)
             .map_err(|refused| ServiceError::Conflict {
                 what: refused.to_string(),
             })?;
+        if let Some(decision) = decision {
+            let issued =
+                crate::waivers::issue_for(&mut tx, actor, &request, &decision, terms, now).await?;
+            if let Some((waiver_id, version)) = issued {
+                details["waiver"] = json!({ "id": waiver_id, "version": version });
+            }
+        }
         request.review = Some(next);
         tx.update_srw(&request, now).await?;
         let change = Change {
@@ -278,4 +303,52 @@ impl Service {
         tx.commit().await?;
         Ok(view)
     }
+}
+
+/// How many review clocks a tick reminded the reviewers of, and how many it found breached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReviewMarks {
+    pub reminded: usize,
+    pub breached: usize,
+}
+
+/// Records the reminders and breaches of the review clocks due at `now`, each once, on the
+/// request and in the audit log (SPEC B2: deadlines, reminders and breaches are recorded).
+pub(crate) async fn mark_review_clocks(tx: &mut Tx, now: Timestamp) -> Result<ReviewMarks> {
+    let calendar = review_calendar(tx).await?;
+    let mut counted = ReviewMarks::default();
+    for mut request in tx.srw_requests(SrwScope::Submitted).await? {
+        let Some(review) = &request.review else {
+            continue;
+        };
+        let due = srw::due_marks(review, &calendar, &request.marks, now);
+        if due.is_empty() {
+            continue;
+        }
+        for mark in due {
+            let (clock, deadline, action) = match mark {
+                srw::ClockMark::Remind(clock, deadline) => {
+                    request.marks.entry(clock).or_default().reminded_at = Some(now);
+                    counted.reminded += 1;
+                    (clock, deadline, "srw.reminder")
+                }
+                srw::ClockMark::Breach(clock, deadline) => {
+                    request.marks.entry(clock).or_default().breached_at = Some(now);
+                    counted.breached += 1;
+                    (clock, deadline, "srw.breach")
+                }
+            };
+            let change = Change {
+                org_id: Some(request.org_id),
+                action,
+                subject: format!("srw:{}", request.id),
+                reason: "",
+                details: json!({ "clock": clock.as_str(), "due": deadline.due }),
+            };
+            record(tx, None, now, change).await?;
+        }
+        let updated_at = request.updated_at;
+        tx.update_srw(&request, updated_at).await?;
+    }
+    Ok(counted)
 }

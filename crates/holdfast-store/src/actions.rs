@@ -124,6 +124,9 @@ pub struct NewAction<'a> {
     pub to_registrar_id: Option<i64>,
     pub until: Option<Timestamp>,
     pub deadline: Option<Timestamp>,
+    /// The waiver that lets a create or transfer act (`waiver:ID v VERSION`), or that it was
+    /// taken in an emergency without one (`emergency, srw:ID`: the retroactive request).
+    pub waiver_ref: Option<&'a str>,
     pub created_at: Timestamp,
 }
 
@@ -143,6 +146,7 @@ pub struct Action {
     pub to_registrar_id: Option<i64>,
     pub until: Option<Timestamp>,
     pub deadline: Option<Timestamp>,
+    pub waiver_ref: Option<String>,
     pub total: i64,
     pub created_at: Timestamp,
     pub applied_at: Option<Timestamp>,
@@ -228,6 +232,7 @@ struct ActionRow {
     to_registrar_id: Option<i64>,
     until: Option<i64>,
     deadline: Option<i64>,
+    waiver_ref: Option<String>,
     total: i64,
     created_at: i64,
     applied_at: Option<i64>,
@@ -357,8 +362,8 @@ type NewDomainRow<'a> = (&'a str, i64, Option<i64>, String, i64, Option<i64>);
 type DomainRow = (String, Option<i64>, String, i64, Option<i64>);
 
 const ACTION_COLUMNS: &str = "id, org_id, kind, state, reason, case_ref, requested_by, \
-    decided_by, approved_by, legal_direction, to_registrar_id, until, deadline, total, \
-    created_at, applied_at, undone_by, undone_at, effect_ms";
+    decided_by, approved_by, legal_direction, to_registrar_id, until, deadline, waiver_ref, \
+    total, created_at, applied_at, undone_by, undone_at, effect_ms";
 
 fn optional_time(what: &'static str, value: Option<i64>) -> Result<Option<Timestamp>> {
     value.map(|at| timestamp(what, at)).transpose()
@@ -379,6 +384,7 @@ fn action(row: ActionRow) -> Result<Action> {
         to_registrar_id,
         until,
         deadline,
+        waiver_ref,
         total,
         created_at,
         applied_at,
@@ -400,6 +406,7 @@ fn action(row: ActionRow) -> Result<Action> {
         to_registrar_id,
         until: optional_time("action until", until)?,
         deadline: optional_time("action deadline", deadline)?,
+        waiver_ref,
         total,
         created_at: timestamp("action created_at", created_at)?,
         applied_at: optional_time("action applied_at", applied_at)?,
@@ -489,8 +496,8 @@ impl Tx {
         let (id,): (i64,) = on!(self, |conn| {
             sqlx::query_as(
             "INSERT INTO actions (org_id, kind, state, reason, case_ref, requested_by, decided_by, \
-             legal_direction, to_registrar_id, until, deadline, total, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+             legal_direction, to_registrar_id, until, deadline, total, created_at, waiver_ref) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id"
         )
         .bind(new.org_id)
         .bind(new.kind.as_str())
@@ -505,6 +512,7 @@ impl Tx {
         .bind(new.deadline.map(micros))
         .bind(total)
         .bind(micros(new.created_at))
+        .bind(new.waiver_ref)
         .fetch_one(conn)
         .await
         })

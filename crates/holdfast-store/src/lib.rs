@@ -24,7 +24,7 @@ pub use cases::{
     NewReport, QueuedCase, Referral, Report, ReportName,
 };
 pub use registry::{Domain, NewRegistrar, Registrar};
-pub use srw::{SrwRecord, SrwScope};
+pub use srw::{SrwRecord, SrwScope, WaiverRecord};
 
 use std::path::Path;
 use std::str::FromStr;

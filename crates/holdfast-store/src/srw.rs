@@ -1,7 +1,12 @@
 //! Security Response Waiver requests: the draft as the requester writes it and, once complete,
 //! the submitted request and its review, each kept as the model's JSON.
 
-use holdfast_model::srw::{RequesterKind, Review, SrwRequestDraft, SubmittedRequest};
+use std::collections::BTreeMap;
+
+use holdfast_model::srw::{
+    AfterActionReport, ClockMarks, RequesterKind, Review, ReviewClock, SrwRequestDraft,
+    SubmittedRequest, Waiver, WaiverTerms,
+};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,6 +36,10 @@ pub struct SrwRecord {
     /// Once complete.
     pub submitted: Option<SubmittedRequest>,
     pub review: Option<Review>,
+    /// The after-action report, once begun.
+    pub report: Option<AfterActionReport>,
+    /// Reminders and breaches recorded per review clock.
+    pub marks: BTreeMap<ReviewClock, ClockMarks>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -43,12 +52,14 @@ type SrwRow = (
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
     i64,
     i64,
 );
 
-const SRW_COLUMNS: &str =
-    "id, org_id, requester_kind, created_by, draft, submitted, review, created_at, updated_at";
+const SRW_COLUMNS: &str = "id, org_id, requester_kind, created_by, draft, submitted, review, \
+     report, marks, created_at, updated_at";
 
 fn json<T: Serialize>(what: &'static str, value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|error| StoreError::Corrupt {
@@ -65,7 +76,19 @@ fn from_json<T: DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {
 }
 
 fn srw_row(row: SrwRow) -> Result<SrwRecord> {
-    let (id, org_id, kind, created_by, draft, submitted, review, created_at, updated_at) = row;
+    let (
+        id,
+        org_id,
+        kind,
+        created_by,
+        draft,
+        submitted,
+        review,
+        report,
+        marks,
+        created_at,
+        updated_at,
+    ) = row;
     Ok(SrwRecord {
         id,
         org_id,
@@ -81,6 +104,13 @@ fn srw_row(row: SrwRow) -> Result<SrwRecord> {
         review: review
             .map(|text| from_json("waiver request review", &text))
             .transpose()?,
+        report: report
+            .map(|text| from_json("after-action report", &text))
+            .transpose()?,
+        marks: marks
+            .map(|text| from_json("review clock marks", &text))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: timestamp("waiver request created", created_at)?,
         updated_at: timestamp("waiver request updated", updated_at)?,
     })
@@ -125,10 +155,16 @@ impl Tx {
             .as_ref()
             .map(|review| json("waiver request review", review))
             .transpose()?;
+        let report = record
+            .report
+            .as_ref()
+            .map(|report| json("after-action report", report))
+            .transpose()?;
+        let marks = json("review clock marks", &record.marks)?;
         let submitted_at = record.submitted.as_ref().map(|s| micros(s.submitted_at));
         on!(self, |conn| sqlx::query(
             "UPDATE srw_requests SET draft = $2, submitted = $3, review = $4, updated_at = $5, \
-             submitted_at = $6 WHERE id = $1"
+             submitted_at = $6, report = $7, marks = $8 WHERE id = $1"
         )
         .bind(record.id)
         .bind(&draft)
@@ -136,6 +172,8 @@ impl Tx {
         .bind(review.as_deref())
         .bind(micros(now))
         .bind(submitted_at)
+        .bind(report.as_deref())
+        .bind(&marks)
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))?;
@@ -169,5 +207,122 @@ impl Tx {
             .fetch_all(conn)
             .await)?;
         rows.into_iter().map(srw_row).collect()
+    }
+}
+
+/// A version of a waiver, with the request whose decision issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaiverRecord {
+    pub waiver: Waiver,
+    /// The request whose decision issued this version.
+    pub request_id: i64,
+    pub issued_by: i64,
+    pub issued_at: Timestamp,
+}
+
+type WaiverRow = (i64, i64, i64, i64, String, i64, i64);
+
+fn waiver_row(row: WaiverRow) -> Result<WaiverRecord> {
+    let (id, holder_org, version, request_id, terms, issued_by, issued_at) = row;
+    Ok(WaiverRecord {
+        waiver: Waiver {
+            id,
+            version: u32::try_from(version).map_err(|_| StoreError::Corrupt {
+                what: "waiver version",
+                value: version.to_string(),
+            })?,
+            holder_org,
+            terms: from_json("waiver terms", &terms)?,
+        },
+        request_id,
+        issued_by,
+        issued_at: timestamp("waiver issued", issued_at)?,
+    })
+}
+
+impl Tx {
+    /// Stores a new waiver for `holder_org` with its first version; returns its id.
+    pub async fn insert_waiver(
+        &mut self,
+        holder_org: i64,
+        request_id: i64,
+        terms: &WaiverTerms,
+        issued_by: i64,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
+            "INSERT INTO waivers (holder_org, created_at) VALUES ($1, $2) RETURNING id"
+        )
+        .bind(holder_org)
+        .bind(micros(now))
+        .fetch_one(conn)
+        .await)
+        .map_err(insert_error("waiver"))?;
+        self.insert_waiver_version(id, 1, request_id, terms, issued_by, now)
+            .await?;
+        Ok(id)
+    }
+
+    /// Stores `version` of waiver `waiver_id`.
+    pub async fn insert_waiver_version(
+        &mut self,
+        waiver_id: i64,
+        version: u32,
+        request_id: i64,
+        terms: &WaiverTerms,
+        issued_by: i64,
+        now: Timestamp,
+    ) -> Result<()> {
+        let terms = json("waiver terms", terms)?;
+        on!(self, |conn| sqlx::query(
+            "INSERT INTO waiver_versions (waiver_id, version, request_id, terms, issued_by, \
+             issued_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(waiver_id)
+        .bind(i64::from(version))
+        .bind(request_id)
+        .bind(&terms)
+        .bind(issued_by)
+        .bind(micros(now))
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(insert_error("waiver version"))?;
+        Ok(())
+    }
+
+    /// Every version of the waivers held by `holder_org` (all holders when `None`), by waiver
+    /// and version.
+    pub async fn waivers(&mut self, holder_org: Option<i64>) -> Result<Vec<WaiverRecord>> {
+        self.waivers_where("$1 IS NULL OR w.holder_org = $1", holder_org)
+            .await
+    }
+
+    /// The waiver versions the decision on request `request_id` issued.
+    pub async fn waivers_issued_by(&mut self, request_id: i64) -> Result<Vec<WaiverRecord>> {
+        self.waivers_where("v.request_id = $1", Some(request_id))
+            .await
+    }
+
+    /// Every version of waiver `id`, oldest first (empty when there is none).
+    pub async fn waiver(&mut self, id: i64) -> Result<Vec<WaiverRecord>> {
+        self.waivers_where("w.id = $1", Some(id)).await
+    }
+
+    async fn waivers_where(
+        &mut self,
+        condition: &str,
+        value: Option<i64>,
+    ) -> Result<Vec<WaiverRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT w.id, w.holder_org, v.version, v.request_id, v.terms, v.issued_by, \
+             v.issued_at FROM waivers w JOIN waiver_versions v ON v.waiver_id = w.id \
+             WHERE {condition} ORDER BY w.id, v.version"
+        ));
+        let rows: Vec<WaiverRow> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(value)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter().map(waiver_row).collect()
     }
 }

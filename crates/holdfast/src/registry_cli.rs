@@ -74,6 +74,10 @@ struct DecideArgs {
     /// The documented direction a delete acts on.
     #[arg(long = "direction")]
     legal_direction: Option<String>,
+    /// Act now although no waiver covers a create (or a transfer to the internal registrar) on
+    /// a gTLD; a retroactive waiver request is opened as a draft.
+    #[arg(long)]
+    emergency: bool,
     /// Return once the decision is recorded, without waiting for it to apply.
     #[arg(long)]
     no_wait: bool,
@@ -154,6 +158,7 @@ fn decide(client: &Client, args: DecideArgs) -> anyhow::Result<Value> {
         "until": args.until.as_deref().map(|until| time("until", until)).transpose()?,
         "deadline": args.deadline.as_deref().map(|deadline| time("deadline", deadline)).transpose()?,
         "legal_direction": args.legal_direction,
+        "emergency": args.emergency,
     });
     let action = client.post("/api/v1/actions", &body)?;
     if args.no_wait {
