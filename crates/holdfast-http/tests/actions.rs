@@ -1,5 +1,6 @@
 //! Actions on names through the API, on both databases: every action's effect on the registry,
-//! exact undo, bulk results per name, the registration guard, and status enforcement.
+//! exact undo, bulk results per name, the registration guard, status enforcement, and the waiver
+//! gate on creates in a gTLD.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +13,8 @@ use axum::http::{Method, StatusCode};
 use common::FakeClock;
 use holdfast_http::{AppState, router};
 use holdfast_model::org::{OrgKind, Role};
-use holdfast_model::{DomainName, DsRecord, EppStatus, EppStatusSet};
+use holdfast_model::srw::{Coverage, Period, RequesterKind, SrwRequestDraft, WaiverTerms};
+use holdfast_model::{ActionKind, DomainName, DsRecord, EppStatus, EppStatusSet};
 use holdfast_service::{
     Clock, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, Service,
 };
@@ -634,6 +636,57 @@ async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkho
         assert!(
             missing.contains("urgency") && missing.contains("provisions"),
             "{missing}"
+        );
+
+        // A waiver of the registry covering the name, the action and today lets a create act,
+        // and the action names it; a name it does not list is still refused, saying why.
+        let (_, me) = desk
+            .call(Method::GET, "/api/v1/me", &desk.analyst, None)
+            .await;
+        let (org, user) = (me["org_id"].as_i64().unwrap(), me["id"].as_i64().unwrap());
+        let now = desk.clock.0.lock().unwrap().to_owned();
+        let terms = WaiverTerms {
+            tlds: vec![name("test")],
+            provisions: vec!["Specification 6".into()],
+            actions: vec![ActionKind::Create],
+            coverage: Coverage::Names([name("dga3.test")].into()),
+            valid: Period {
+                start: now - SignedDuration::from_hours(1),
+                end: now + SignedDuration::from_hours(24 * 30),
+            },
+            conditions: Vec::new(),
+        };
+        let mut tx = desk.db.store.write().await.unwrap();
+        let draft = SrwRequestDraft::default();
+        let request = tx
+            .insert_srw_draft(org, RequesterKind::Registry, user, &draft, now)
+            .await
+            .unwrap();
+        let waiver = tx
+            .insert_waiver(org, request, &terms, user, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let covered = desk
+            .act(json!({ "kind": "create", "names": ["dga3.test"], "reason": "waiver" }))
+            .await;
+        assert_eq!(count(&covered, "applied"), 1);
+        assert_eq!(covered["waiver"], format!("waiver:{waiver} v1"));
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions",
+                &desk.analyst,
+                Some(json!({ "kind": "create", "names": ["dga4.test"], "reason": "waiver" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "waiver {waiver}: dga4.test is not among the waiver's names"
+            )),
+            "{message}"
         );
         let domain = desk.domain("dga2.test").await;
         assert_eq!(

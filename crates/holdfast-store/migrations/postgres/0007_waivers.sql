@@ -10,7 +10,7 @@ CREATE TABLE waivers (
 CREATE INDEX waivers_holder ON waivers(holder_org);
 CREATE TABLE waiver_versions (
     waiver_id   BIGINT NOT NULL REFERENCES waivers(id),
-    version     INTEGER NOT NULL,
+    version     BIGINT NOT NULL,
     request_id  BIGINT NOT NULL REFERENCES srw_requests(id),
     terms       TEXT NOT NULL,
     issued_by   BIGINT NOT NULL REFERENCES users(id),
