@@ -5,6 +5,7 @@ mod config;
 mod desk_cli;
 mod registry_cli;
 mod serve;
+mod srw_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ enum Command {
     /// The case desk: the queue, a case, its steps.
     #[command(subcommand)]
     Case(desk_cli::CaseCommand),
+    /// Security Response Waivers: draft, submit, review, decide, after-action report, figures.
+    #[command(subcommand)]
+    Srw(srw_cli::SrwCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,6 +348,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Zone(command) => registry_cli::zone(&client, command)?,
         Command::Report(command) => desk_cli::report(&client, command)?,
         Command::Case(command) => desk_cli::case(&client, command)?,
+        Command::Srw(command) => srw_cli::srw(&client, command)?,
         Command::Registrar(RegistrarCommand::List) => client.get("/api/v1/registrars")?,
         Command::Registrar(RegistrarCommand::Create {
             name,
@@ -366,8 +371,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return Ok(report_verification(&result));
         }
     };
-    if !output.is_null() {
-        println!("{}", serde_json::to_string_pretty(&output)?);
+    match output {
+        Value::Null => {}
+        // A document (CSV, say) is printed as it is.
+        Value::String(text) => print!("{text}"),
+        output => println!("{}", serde_json::to_string_pretty(&output)?),
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

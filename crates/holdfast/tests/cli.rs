@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod mail;
+mod srw;
 mod tidy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
