@@ -36,6 +36,8 @@ struct Desk {
     registrar_user: String,
     registrar_a: i64,
     registrar_b: i64,
+    /// The registry operator's own registrar.
+    internal: i64,
 }
 
 fn name(text: &str) -> DomainName {
@@ -185,6 +187,7 @@ impl Desk {
             registrar_user: tokens[2].clone(),
             registrar_a: registrars[0],
             registrar_b: registrars[1],
+            internal: registrars[2],
         }
     }
 
@@ -688,6 +691,28 @@ async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkho
             )),
             "{message}"
         );
+        // Taking a name over to the registry's own registrar needs a waiver too; a transfer
+        // to another registrar does not.
+        let transfer = |to: i64| json!({ "kind": "transfer", "names": ["name5.test"], "to_registrar": to, "reason": "seized" });
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions",
+                &desk.analyst,
+                Some(transfer(desk.internal)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no valid waiver covers transfer of name5.test"),
+            "{refused}"
+        );
+        let moved = desk.act(transfer(desk.registrar_b)).await;
+        assert_eq!(count(&moved, "applied"), 1);
+        assert_eq!(moved["waiver"], Value::Null);
         let domain = desk.domain("dga2.test").await;
         assert_eq!(
             domain["nameservers"],
