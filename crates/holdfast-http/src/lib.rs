@@ -95,7 +95,7 @@ impl AppState {
         case_api::public_report,
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
         srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
-        srw_api::get_report, srw_api::edit_report, srw_api::figures,
+        srw_api::get_srw_report, srw_api::edit_srw_report, srw_api::srw_figures,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -261,9 +261,9 @@ pub fn router(state: AppState) -> Router {
         .route("/srw/{id}/review", post(srw_api::review_srw))
         .route(
             "/srw/{id}/report",
-            get(srw_api::get_report).post(srw_api::edit_report),
+            get(srw_api::get_srw_report).post(srw_api::edit_srw_report),
         )
-        .route("/srw/figures", get(srw_api::figures))
+        .route("/srw/figures", get(srw_api::srw_figures))
         .route("/waivers", get(srw_api::list_waivers))
         .route("/waivers/{id}", get(srw_api::get_waiver))
         .route("/audit", get(api::list_audit))

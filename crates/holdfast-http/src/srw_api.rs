@@ -367,7 +367,7 @@ impl From<AfterActionView> for AfterActionOut {
     responses((status = 200, description = "The report, its redactions and the published preview", body = AfterActionOut),
         (status = 403, description = "Not a side of this report", body = ErrorEnvelope),
         (status = 404, description = "No such request, or not visible", body = ErrorEnvelope)))]
-pub async fn get_report(
+pub async fn get_srw_report(
     State(state): State<AppState>,
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
@@ -410,7 +410,7 @@ pub enum ReportEditIn {
         (status = 404, description = "No such request, or not visible", body = ErrorEnvelope),
         (status = 409, description = "The request is not answered yet", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
-pub async fn edit_report(
+pub async fn edit_srw_report(
     State(state): State<AppState>,
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
@@ -488,6 +488,8 @@ pub(crate) fn figures_out(table: &YearTable) -> Vec<YearFiguresOut> {
 /// `/published/srw/figures` and as open-data CSV at `/published/srw/figures.csv`.
 #[utoipa::path(get, path = "/api/v1/srw/figures", tag = "srw",
     responses((status = 200, description = "One row per year of complete submission", body = Vec<YearFiguresOut>)))]
-pub async fn figures(State(state): State<AppState>) -> Result<Json<Vec<YearFiguresOut>>, ApiError> {
+pub async fn srw_figures(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<YearFiguresOut>>, ApiError> {
     Ok(Json(figures_out(&state.service.srw_figures().await?)))
 }
