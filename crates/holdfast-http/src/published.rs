@@ -85,16 +85,18 @@ pub async fn report_pdf(
     content.extend(lines(&report.text));
     let bytes = pdf::document(&title(&report), &content);
     let disposition = format!("inline; filename=\"srw-{id}-after-action-report.pdf\"");
+    Ok(file(bytes, "application/pdf", &disposition))
+}
+
+/// A document answer: its bytes, type and `Content-Disposition`.
+fn file(bytes: impl IntoResponse, content_type: &'static str, disposition: &str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }
 
 const FIGURES_TITLE: &str = "Security Response Waivers: summary of requests";
@@ -140,15 +142,9 @@ pub async fn figures_html(State(state): State<AppState>) -> Result<Response, Api
 /// The yearly figures as open-data CSV, one row per year.
 pub async fn figures_csv(State(state): State<AppState>) -> Result<Response, ApiError> {
     let table = state.service.srw_figures().await?;
-    let mut response = table.to_csv().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"srw-figures.csv\""),
-    );
-    Ok(response)
+    Ok(file(
+        table.to_csv(),
+        "text/csv; charset=utf-8",
+        "attachment; filename=\"srw-figures.csv\"",
+    ))
 }
