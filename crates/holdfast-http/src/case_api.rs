@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use holdfast_model::{
     ActionKind, Calendar, CaseState, ClockStanding, ClockTargets, Priority, ResponsibleParty,
     SourceClass, ThreatType,
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error, download, read_upload};
 use crate::limit::ClientAddr;
 use crate::registry_api::{ActionOut, spawn_run};
 
@@ -845,20 +845,7 @@ pub async fn add_evidence(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<EvidenceOut>), ApiError> {
-    let content = http_body_util::Limited::new(body, holdfast_service::MAX_EVIDENCE_BYTES)
-        .collect()
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!(
-                    "evidence files are at most {} bytes",
-                    holdfast_service::MAX_EVIDENCE_BYTES
-                ),
-            )
-        })?
-        .to_bytes();
+    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -889,27 +876,7 @@ pub async fn evidence_file(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let (filename, content) = state.service.evidence_file(&actor, id).await?;
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\""),
-            ),
-        ],
-        content,
-    )
-        .into_response())
+    Ok(download(&filename, content))
 }
 
 /// The reports the caller filed, newest first.

@@ -202,3 +202,47 @@ pub fn body_read_error(error: &axum::Error) -> ApiError {
         format!("reading the body failed: {error}"),
     )
 }
+
+/// Reads an uploaded file of at most `max` bytes; a larger one is refused with 413.
+pub async fn read_upload(body: axum::body::Body, max: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    http_body_util::Limited::new(body, max)
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("files are at most {max} bytes"),
+            )
+        })
+}
+
+/// A stored file as a download: always `application/octet-stream` and an attachment, whatever
+/// it claims to be, so a browser never renders hostile content; the name reduced to safe
+/// ASCII.
+pub fn download(filename: &str, content: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\""),
+            ),
+        ],
+        content,
+    )
+        .into_response()
+}

@@ -96,6 +96,7 @@ impl AppState {
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
         srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
         srw_api::get_srw_report, srw_api::edit_srw_report, srw_api::srw_figures,
+        srw_api::add_attachment, srw_api::attachment_file,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -264,6 +265,8 @@ pub fn router(state: AppState) -> Router {
             get(srw_api::get_srw_report).post(srw_api::edit_srw_report),
         )
         .route("/srw/figures", get(srw_api::srw_figures))
+        .route("/srw/{id}/attachments", post(srw_api::add_attachment))
+        .route("/srw/attachments/{id}", get(srw_api::attachment_file))
         .route("/waivers", get(srw_api::list_waivers))
         .route("/waivers/{id}", get(srw_api::get_waiver))
         .route("/audit", get(api::list_audit))

@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use holdfast_model::srw::{
     Decision, DecisionKind, ReviewCommand, Section, SrwRequestDraft, WaiverTerms, YearTable,
 };
-use holdfast_service::{AfterActionView, ReportEdit, SrwView, WaiverRecord};
+use holdfast_service::{AfterActionView, ReportEdit, SrwView, StoredFile, WaiverRecord};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, download, read_upload};
 
 /// A deadline of a review.
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,6 +51,8 @@ pub struct SrwOut {
     pub marks: serde_json::Value,
     /// The waiver versions the decision issued (one request's view; empty in lists).
     pub issued: Vec<WaiverOut>,
+    /// The files attached (one request's view; empty in lists).
+    pub files: Vec<AttachmentOut>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -84,6 +86,7 @@ impl From<SrwView> for SrwOut {
                 .collect(),
             marks: serde_json::to_value(&record.marks).unwrap_or_default(),
             issued: view.issued.into_iter().map(Into::into).collect(),
+            files: view.files.into_iter().map(Into::into).collect(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
@@ -492,4 +495,88 @@ pub async fn srw_figures(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<YearFiguresOut>>, ApiError> {
     Ok(Json(figures_out(&state.service.srw_figures().await?)))
+}
+
+/// A file attached to a waiver request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub id: i64,
+    pub request_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: Timestamp,
+}
+
+impl From<StoredFile> for AttachmentOut {
+    fn from(file: StoredFile) -> AttachmentOut {
+        AttachmentOut {
+            id: file.id,
+            request_id: file.owner_id,
+            filename: file.filename,
+            content_type: file.content_type,
+            size: file.size,
+            sha256: file.sha256,
+            created_at: file.created_at,
+        }
+    }
+}
+
+/// The name of an uploaded file.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentQuery {
+    pub filename: String,
+}
+
+/// Attaches a file (the body, at most 10 MiB) to a waiver request: its requester's staff, or the
+/// reviewers once it is submitted. A draft lists it among its attachments.
+#[utoipa::path(post, path = "/api/v1/srw/{id}/attachments", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id"), AttachmentQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored, with its SHA-256", body = AttachmentOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such request, or not visible", body = ErrorEnvelope),
+        (status = 413, description = "Too large", body = ErrorEnvelope)))]
+pub async fn add_attachment(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<AttachmentQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<AttachmentOut>), ApiError> {
+    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let file = state
+        .service
+        .add_srw_attachment(
+            &actor,
+            id,
+            &query.filename,
+            content_type,
+            &content,
+            state.clock.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(file.into())))
+}
+
+/// Downloads an attachment (always as `application/octet-stream`).
+#[utoipa::path(get, path = "/api/v1/srw/attachments/{id}", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Attachment id")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, description = "No such attachment, or not visible", body = ErrorEnvelope)))]
+pub async fn attachment_file(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<axum::response::Response, ApiError> {
+    let (filename, content) = state.service.srw_attachment(&actor, id).await?;
+    Ok(download(&filename, content))
 }

@@ -48,6 +48,8 @@ struct App {
     reporter_org: i64,
     /// A waiver request drafted by the registry user, not yet complete.
     srw: i64,
+    /// A file attached to it.
+    srw_file: i64,
 }
 
 impl App {
@@ -198,9 +200,22 @@ impl App {
             .unwrap()
             .record
             .id;
+        let srw_file = service
+            .add_srw_attachment(
+                &registry_actor,
+                srw,
+                "order.pdf",
+                "application/pdf",
+                b"%PDF",
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
         let state = AppState::new(service.clone(), clock);
         App {
             srw,
+            srw_file,
             report: filed[0].0,
             case: filed[0].1,
             evidence,
@@ -308,6 +323,8 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/srw/{srw}/report",               [403, 200, 404, 404, 403, 401]),
         (Method::POST,   "/api/v1/srw/{srw}/report",               [403, 409, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/srw/figures",                    [200, 200, 200, 200, 200, 200]),
+        (Method::POST,   "/api/v1/srw/{srw}/attachments?filename=a.txt", [403, 201, 404, 404, 403, 401]),
+        (Method::GET,    "/api/v1/srw/attachments/{srw_file}",     [200, 200, 404, 404, 404, 401]),
         (Method::GET,    "/api/v1/waivers",                        [200, 200, 200, 200, 403, 401]),
         (Method::GET,    "/api/v1/waivers/{waiver}",               [404, 404, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
@@ -450,6 +467,7 @@ async fn walk_matrix(app: &App) -> Vec<String> {
                 .replace("{event}", "acknowledgment")
                 .replace("{referral}", "999999")
                 .replace("{waiver}", "999999")
+                .replace("{srw_file}", &app.srw_file.to_string())
                 .replace("{srw}", &app.srw.to_string());
             let body = body_for(&method, &path, n, app);
             let (status, value) = app
@@ -494,6 +512,7 @@ async fn the_matrix_covers_every_documented_endpoint() {
                 .replace("{case}", "{id}")
                 .replace("{referral}", "{id}")
                 .replace("{waiver}", "{id}")
+                .replace("{srw_file}", "{id}")
                 .replace("{srw}", "{id}");
             let path = path.split('?').next().unwrap_or_default().to_owned();
             (method.as_str().to_lowercase(), path)

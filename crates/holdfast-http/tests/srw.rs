@@ -237,6 +237,22 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
             assert!(missing.contains(&field), "{field} not in {missing:?}");
         }
         let id = created["id"].as_i64().unwrap();
+        // A file attached to the draft is listed with its hash; its name cannot climb paths.
+        let request = Request::post(format!(
+            "/api/v1/srw/{id}/attachments?filename=..%2Fcourt-order.pdf"
+        ))
+        .header(
+            "authorization",
+            format!("Bearer {}", world.tokens[REGISTRY]),
+        )
+        .header("content-type", "application/pdf")
+        .body(Body::from(&b"%PDF-1.4 court order"[..]))
+        .unwrap();
+        let (status, attached) = common::send(&world.router, request).await;
+        assert_eq!(status, StatusCode::CREATED, "{attached}");
+        assert_eq!(attached["filename"], "court-order.pdf");
+        assert_eq!(attached["sha256"], sha256_hex(b"%PDF-1.4 court order"));
+        let file = attached["id"].as_i64().unwrap();
         let (status, error) = call(
             Method::POST,
             format!("/api/v1/srw/{id}/submit"),
@@ -294,6 +310,28 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         .await;
         assert_eq!(status, StatusCode::OK, "{submitted}");
         assert_eq!(submitted["state"], "submitted");
+        let (_, shown) = call(Method::GET, format!("/api/v1/srw/{id}"), reviewer, None).await;
+        assert_eq!(shown["files"][0]["id"], file, "{shown}");
+        assert_eq!(shown["submitted"]["attachments"], json!([file.to_string()]));
+        let (status, content) = call(
+            Method::GET,
+            format!("/api/v1/srw/attachments/{file}"),
+            reviewer,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, content),
+            (StatusCode::OK, json!("%PDF-1.4 court order"))
+        );
+        let (status, _) = call(
+            Method::GET,
+            format!("/api/v1/srw/attachments/{file}"),
+            other,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         // Submitted late on Friday in Los Angeles: confirm by Monday, answer by Wednesday.
         let due = |clock: &str| -> String {
             let deadline = submitted["deadlines"]
@@ -824,4 +862,9 @@ async fn the_published_2019_and_2020_tables_are_rebuilt_from_requests_made_throu
             assert!(page.contains(row), "{row} not in {page}");
         }
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -10,6 +10,7 @@ mod desk;
 mod dns;
 mod domains;
 mod error;
+mod files;
 mod mail;
 mod registry;
 mod secret;
@@ -35,7 +36,7 @@ pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
     Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
 };
-pub use holdfast_store::{SrwRecord, WaiverRecord};
+pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
 pub use srw::{ReviewMarks, SrwView};

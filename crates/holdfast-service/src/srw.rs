@@ -8,10 +8,11 @@ use holdfast_model::srw::{
     reviewer_calendar,
 };
 use holdfast_model::{Calendar, Deadline};
-use holdfast_store::{SrwRecord, SrwScope, Tx, WaiverRecord};
+use holdfast_store::{FileOwner, SrwRecord, SrwScope, StoredFile, Tx, WaiverRecord};
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::files::Upload;
 use crate::{Change, Result, Service, ServiceError, record, require};
 
 /// A waiver request as its reader sees it.
@@ -24,6 +25,8 @@ pub struct SrwView {
     pub deadlines: Vec<(ReviewClock, Deadline)>,
     /// The waiver versions its decision issued (shown for one request, not in lists).
     pub issued: Vec<WaiverRecord>,
+    /// The files attached (shown for one request, not in lists).
+    pub files: Vec<StoredFile>,
 }
 
 fn requester_kind(actor: &Actor) -> Result<RequesterKind> {
@@ -66,6 +69,7 @@ fn view_of(record: SrwRecord, calendar: &Calendar) -> SrwView {
         missing,
         deadlines,
         issued: Vec::new(),
+        files: Vec::new(),
     }
 }
 
@@ -146,6 +150,13 @@ impl Service {
         let mut tx = self.store.write().await?;
         let mut request = own_draft(&mut tx, actor, id).await?;
         request.draft = draft;
+        // Files uploaded to the request stay among its attachments whatever the new text says.
+        for file in tx.files(FileOwner::WaiverRequest, id).await? {
+            let file = file.id.to_string();
+            if !request.draft.attachments.contains(&file) {
+                request.draft.attachments.push(file);
+            }
+        }
         tx.update_srw(&request, now).await?;
         let change = Change {
             org_id: Some(actor.org_id),
@@ -226,7 +237,66 @@ impl Service {
         let record = visible_request(tx, actor, id).await?;
         let mut view = view_of(record, &review_calendar(tx).await?);
         view.issued = tx.waivers_issued_by(id).await?;
+        view.files = tx.files(FileOwner::WaiverRequest, id).await?;
         Ok(view)
+    }
+}
+
+impl Service {
+    /// Attaches a file to request `id`: its requester's staff or, once it is submitted, the
+    /// reviewers. A draft also lists it among its attachments.
+    pub async fn add_srw_attachment(
+        &self,
+        actor: &Actor,
+        id: i64,
+        filename: &str,
+        content_type: &str,
+        content: &[u8],
+        now: Timestamp,
+    ) -> Result<StoredFile> {
+        if !(actor.role.may(Permission::RequestWaivers)
+            || actor.role.may(Permission::ReviewWaivers))
+        {
+            return Err(ServiceError::Forbidden);
+        }
+        let upload = Upload::new(filename, content_type, content)?;
+        let mut tx = self.store.write().await?;
+        let mut request = visible_request(&mut tx, actor, id).await?;
+        let file_id = tx
+            .insert_file(FileOwner::WaiverRequest, id, upload.stored(), now)
+            .await?;
+        if request.submitted.is_none() {
+            request.draft.attachments.push(file_id.to_string());
+            tx.update_srw(&request, now).await?;
+        }
+        let change = Change {
+            org_id: Some(request.org_id),
+            action: "srw.attach",
+            subject: format!("srw:{id}"),
+            reason: "",
+            details: json!({ "attachment": file_id, "filename": upload.filename,
+                             "sha256": upload.sha256, "size": content.len() }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let stored = tx
+            .files(FileOwner::WaiverRequest, id)
+            .await?
+            .into_iter()
+            .find(|file| file.id == file_id)
+            .ok_or(ServiceError::NotFound { what: "attachment" })?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// An attachment's name and content, for those who may see its request.
+    pub async fn srw_attachment(&self, actor: &Actor, id: i64) -> Result<(String, Vec<u8>)> {
+        let mut tx = self.store.read().await?;
+        let (request_id, filename, content) = tx
+            .file_content(FileOwner::WaiverRequest, id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "attachment" })?;
+        visible_request(&mut tx, actor, request_id).await?;
+        Ok((filename, content))
     }
 }
 

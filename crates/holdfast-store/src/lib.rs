@@ -9,6 +9,7 @@ mod actions;
 mod audit;
 mod bulk;
 mod cases;
+mod files;
 mod registry;
 mod srw;
 #[cfg(feature = "testing")]
@@ -23,6 +24,7 @@ pub use cases::{
     Case, CaseClock, CaseFilter, DeskSettings, Direction, Evidence, Message, NewMail, NewMessage,
     NewReport, QueuedCase, Referral, Report, ReportName,
 };
+pub use files::{FileOwner, NewFile, StoredFile};
 pub use registry::{Domain, NewRegistrar, Registrar};
 pub use srw::{SrwRecord, SrwScope, WaiverRecord};
 

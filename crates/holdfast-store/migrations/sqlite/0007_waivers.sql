@@ -20,3 +20,15 @@ CREATE TABLE waiver_versions (
 ALTER TABLE srw_requests ADD COLUMN report TEXT;
 ALTER TABLE srw_requests ADD COLUMN marks TEXT;
 ALTER TABLE actions ADD COLUMN waiver_ref TEXT;
+-- Files either side attaches to a waiver request (evidence, the waiver letter).
+CREATE TABLE srw_attachments (
+    id            INTEGER PRIMARY KEY,
+    request_id    INTEGER NOT NULL REFERENCES srw_requests(id),
+    filename      TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    content       BLOB NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX srw_attachments_request ON srw_attachments(request_id);
