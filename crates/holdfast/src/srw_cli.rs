@@ -26,6 +26,8 @@ pub enum SrwCommand {
     },
     /// Submit a complete draft: the review clocks start.
     Submit { id: i64 },
+    /// Attach a file (at most 10 MiB; its SHA-256 is recorded).
+    Attach { id: i64, file: PathBuf },
     /// Your organisation's requests, or for reviewers every submitted one.
     List,
     /// One request with its deadlines, review and issued waiver.
@@ -143,6 +145,20 @@ pub fn srw(client: &Client, command: SrwCommand) -> anyhow::Result<Value> {
             client.put(&format!("/api/v1/srw/{id}"), &read_json(&file)?)
         }
         SrwCommand::Submit { id } => client.post(&format!("/api/v1/srw/{id}/submit"), &json!({})),
+        SrwCommand::Attach { id, file } => {
+            let name = file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            let opened = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            client.post_file(
+                &format!("/api/v1/srw/{id}/attachments?filename={name}"),
+                "application/octet-stream",
+                opened,
+            )
+        }
         SrwCommand::List => client.get("/api/v1/srw"),
         SrwCommand::Show { id } => client.get(&format!("/api/v1/srw/{id}")),
         SrwCommand::Review {

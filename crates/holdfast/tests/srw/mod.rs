@@ -49,6 +49,10 @@ fn a_waiver_request_goes_from_draft_to_published_report_and_figures() {
         "{missing}"
     );
     let id = draft["id"].to_string();
+    let order = file("court-order.txt", "Order of the court, 1 December 2026");
+    let attached = json(&server.cli(&registry, &["srw", "attach", &id, &order]));
+    assert_eq!(attached["filename"], "court-order.txt");
+    assert_eq!(attached["size"], 35);
     let refused = server.cli(&registry, &["srw", "submit", &id]);
     assert!(!refused.status.success());
     assert!(text(&refused).contains("provisions"), "{}", text(&refused));
