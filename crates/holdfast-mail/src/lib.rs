@@ -27,5 +27,5 @@ pub use parse::{
     parse_message,
 };
 pub use send::{Outbound, SendError, SmtpRelay, build_message, send};
-pub use smtp::{Envelope, SmtpConfig, Subaddresses, serve};
+pub use smtp::{Envelope, Recipients, SmtpConfig, Subaddresses, serve};
 pub use xarf::{XarfContact, XarfReport};

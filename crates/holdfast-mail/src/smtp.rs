@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
@@ -23,8 +23,9 @@ use tokio::task::JoinSet;
 pub struct SmtpConfig {
     /// The name in the greeting and the HELO/EHLO reply.
     pub hostname: String,
-    /// Addresses mail is accepted for (compared without regard to case).
-    pub recipients: Vec<String>,
+    /// Addresses mail is accepted for (compared without regard to case); a clone of the handle
+    /// replaces them while the server runs.
+    pub recipients: Recipients,
     /// Whether `local+tag@domain` is accepted when `local@domain` is (case addresses such as
     /// `abuse+case-42@registry.example`).
     pub subaddresses: Subaddresses,
@@ -43,13 +44,66 @@ impl SmtpConfig {
     pub fn new(hostname: impl Into<String>, recipients: Vec<String>) -> Self {
         Self {
             hostname: hostname.into(),
-            recipients,
+            recipients: Recipients::new(recipients),
             subaddresses: Subaddresses::Accepted,
             max_message_bytes: 25 * 1024 * 1024,
             max_recipients: 100,
             max_connections: 64,
             idle_timeout: Duration::from_secs(300),
         }
+    }
+}
+
+/// The addresses a running server accepts mail for, shared with whoever changes them.
+#[derive(Debug, Clone, Default)]
+pub struct Recipients(Arc<RwLock<HashSet<String>>>);
+
+impl PartialEq for Recipients {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.read() == *other.read()
+    }
+}
+
+impl Eq for Recipients {}
+
+impl Recipients {
+    /// These addresses, compared without regard to case.
+    pub fn new(addresses: impl IntoIterator<Item = String>) -> Self {
+        let recipients = Recipients::default();
+        recipients.replace(addresses);
+        recipients
+    }
+
+    /// Accepts exactly `addresses` from now on.
+    pub fn replace(&self, addresses: impl IntoIterator<Item = String>) {
+        let lowered = addresses
+            .into_iter()
+            .map(|address| address.to_ascii_lowercase())
+            .collect();
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = lowered;
+    }
+
+    /// How many addresses are accepted.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether no address is accepted.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    fn contains(&self, lowered: &str) -> bool {
+        self.read().contains(lowered)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<String>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -91,16 +145,7 @@ where
     S: Fn(Envelope, Vec<u8>) -> F + Send + Sync + 'static,
     F: Future<Output = Result<(), String>> + Send + 'static,
 {
-    let accepted: HashSet<String> = config
-        .recipients
-        .iter()
-        .map(|r| r.to_ascii_lowercase())
-        .collect();
-    let shared = Arc::new(Shared {
-        config,
-        accepted,
-        sink,
-    });
+    let shared = Arc::new(Shared { config, sink });
     let permits = Arc::new(Semaphore::new(shared.config.max_connections));
     let (stop, stopped) = watch::channel(false);
     let mut sessions = JoinSet::new();
@@ -148,14 +193,14 @@ where
 
 struct Shared<S> {
     config: SmtpConfig,
-    accepted: HashSet<String>,
     sink: S,
 }
 
 impl<S> Shared<S> {
     fn accepts(&self, recipient: &str) -> bool {
         let recipient = recipient.to_ascii_lowercase();
-        if self.accepted.contains(&recipient) {
+        let accepted = &self.config.recipients;
+        if accepted.contains(&recipient) {
             return true;
         }
         if self.config.subaddresses == Subaddresses::Refused {
@@ -166,7 +211,7 @@ impl<S> Shared<S> {
         };
         match local.split_once('+') {
             Some((base, tag)) if !base.is_empty() && !tag.is_empty() => {
-                self.accepted.contains(&format!("{base}@{domain}"))
+                accepted.contains(&format!("{base}@{domain}"))
             }
             _ => false,
         }
@@ -590,8 +635,7 @@ mod tests {
     #[test]
     fn recipients_and_subaddresses() {
         let mut shared = Shared {
-            config: SmtpConfig::new("mx.example", vec![]),
-            accepted: ["abuse@registry.example".to_owned()].into_iter().collect(),
+            config: SmtpConfig::new("mx.example", vec!["Abuse@registry.example".to_owned()]),
             sink: (),
         };
         for (recipient, accepted) in [
@@ -609,5 +653,10 @@ mod tests {
         shared.config.subaddresses = Subaddresses::Refused;
         assert!(shared.accepts("abuse@registry.example"));
         assert!(!shared.accepts("abuse+case-42@registry.example"));
+        // A handle replaces the addresses of the running server.
+        let handle = shared.config.recipients.clone();
+        handle.replace(["security@registry.example".to_owned()]);
+        assert!(shared.accepts("security@registry.example"));
+        assert!(!shared.accepts("abuse@registry.example"));
     }
 }

@@ -466,6 +466,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.desks_changed.notify_one();
         self.desk(actor, org_id).await
     }
 

@@ -59,6 +59,8 @@ pub struct Service {
     running: actions::Running,
     /// Publishing to DNS.
     dns: dns::SharedDns,
+    /// Rung when a desk's e-mail address changed (the SMTP listener reloads them).
+    desks_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -68,6 +70,7 @@ impl Service {
             store,
             running: actions::Running::default(),
             dns: dns::SharedDns::default(),
+            desks_changed: std::sync::Arc::default(),
         }
     }
 

@@ -97,6 +97,11 @@ fn description_of(inbound: &Inbound) -> String {
 }
 
 impl Service {
+    /// Waits until a desk's address may have changed (set through this service).
+    pub async fn desk_addresses_changed(&self) {
+        self.desks_changed.notified().await;
+    }
+
     /// The addresses reports and replies come to: every desk's address.
     pub async fn desk_addresses(&self) -> Result<Vec<String>> {
         let mut tx = self.store.read().await?;

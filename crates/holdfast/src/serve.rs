@@ -151,6 +151,23 @@ async fn start_mail(
         listener.local_addr()?
     );
     let smtp = holdfast_mail::SmtpConfig::new(config.smtp_hostname.clone(), addresses);
+    // A desk's new address is taken at once when set through this server, and within a minute
+    // when another instance set it.
+    let recipients = smtp.recipients.clone();
+    let reloader = service.clone();
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                reloader.desk_addresses_changed(),
+            )
+            .await;
+            match reloader.desk_addresses().await {
+                Ok(addresses) => recipients.replace(addresses),
+                Err(error) => tracing::warn!(%error, "reading the desks' addresses failed"),
+            }
+        }
+    });
     let receiver = service.clone();
     let receive_clock = clock.clone();
     let sink = move |envelope: holdfast_mail::Envelope, raw: Vec<u8>| {

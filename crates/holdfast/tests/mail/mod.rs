@@ -294,3 +294,64 @@ fn the_report_and_case_commands_work_as_the_readme_shows() {
     assert_eq!(closed["state"], "closed_no_action");
     server.stop();
 }
+
+/// Sends a short report to `rcpt`; whether the server took it.
+fn try_send(port: u16, rcpt: &str, dir: &Path) -> bool {
+    let path = dir.join("probe.eml");
+    let raw =
+        format!("From: soc@cert.example\r\nTo: {rcpt}\r\nSubject: phishing\r\n\r\nshop1.demo\r\n");
+    std::fs::write(&path, raw).unwrap();
+    Command::new("python3")
+        .args([
+            "-c",
+            SENDER,
+            "127.0.0.1",
+            &port.to_string(),
+            "soc@cert.example",
+            rcpt,
+        ])
+        .arg(&path)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn a_desk_address_changed_while_running_takes_mail_without_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let token = std::fs::read_to_string(data.path().join("demo-token")).unwrap();
+    let token = token.trim();
+    let port = smtp_port(&server);
+    let new_address = "security@registry.demo.example";
+    assert!(!try_send(port, new_address, data.path()), "not a desk yet");
+    let organisations = json(&server.cli(token, &["org", "list"]));
+    let registry = organisations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|org| org["kind"] == "registry")
+        .unwrap()["id"]
+        .clone();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .put(format!("{}/api/v1/desks/{registry}", server.url))
+        .header("authorization", format!("Bearer {token}"))
+        .send_json(serde_json::json!({ "desk_address": new_address }))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // The listener reloads its addresses when told; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !try_send(port, new_address, data.path()) {
+        assert!(Instant::now() < deadline, "{new_address} is still refused");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !try_send(port, holdfast_service::DEMO_DESK_ADDRESS, data.path()),
+        "the old address is no desk's any more"
+    );
+}
