@@ -38,6 +38,8 @@ pub struct AppState {
     pub service: Service,
     /// Where `now` comes from.
     pub clock: Arc<dyn Clock>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `limit::client_address`).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// The limit on reports filed without an account, per client address.
     pub public_limit: Arc<limit::RateLimit>,
     /// The limit on password sign-in attempts, per client address.
@@ -60,12 +62,19 @@ impl AppState {
         AppState {
             service,
             clock,
+            trusted_proxies: Arc::new([]),
             public_limit: Arc::new(limit::RateLimit::new(
                 PUBLIC_REPORTS_PER_WINDOW,
                 PUBLIC_REPORT_WINDOW,
             )),
             login_limit: Arc::new(limit::RateLimit::new(LOGINS_PER_WINDOW, LOGIN_WINDOW)),
         }
+    }
+
+    /// The same state, believing `X-Forwarded-For` from these reverse proxies.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> AppState {
+        self.trusted_proxies = proxies.into();
+        self
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::AppState;
 use crate::error::ApiError;
 
 /// Addresses remembered before old windows are forgotten.
@@ -64,18 +65,80 @@ impl RateLimit {
     }
 }
 
-/// The client's address: from the connection (`ConnectInfo`), or the unspecified address when
-/// the router runs without one (in-process tests), so that such callers share one count.
+/// The client's address: the connection's peer — or, when the peer is one of the `trusted`
+/// reverse proxies, the rightmost address in `X-Forwarded-For` that is not itself a trusted
+/// proxy (the one the nearest trusted proxy saw; anything left of it the client could have
+/// written). A header from an untrusted peer is ignored, and so is one that does not parse.
+pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(header) = forwarded_for else {
+        return peer;
+    };
+    let mut client = peer;
+    for hop in header.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) if trusted.contains(&address) => client = address,
+            Ok(address) => return address,
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
+/// The client's address (see [`client_address`]): from the connection (`ConnectInfo`), or the
+/// unspecified address when the router runs without one (in-process tests), so that such
+/// callers share one count.
 pub struct ClientAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let address = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
-        Ok(ClientAddr(address))
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        Ok(ClientAddr(client_address(
+            peer,
+            forwarded,
+            &state.trusted_proxies,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let header = Some("198.51.100.7, 203.0.113.9, 10.0.0.2");
+        // The nearest untrusted hop is the client; what it claims further left is not believed.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), header, &proxy),
+            ip("203.0.113.9")
+        );
+        // Without a trusted peer the header is anyone's text.
+        assert_eq!(
+            client_address(ip("192.0.2.1"), header, &proxy),
+            ip("192.0.2.1")
+        );
+        assert_eq!(client_address(ip("10.0.0.1"), None, &proxy), ip("10.0.0.1"));
+        assert_eq!(
+            client_address(ip("10.0.0.1"), Some("garbage, 10.0.0.2"), &proxy),
+            ip("10.0.0.2")
+        );
+        assert_eq!(client_address(ip("10.0.0.1"), header, &[]), ip("10.0.0.1"));
     }
 }

@@ -38,6 +38,10 @@ pub struct Config {
     pub smtp_relay: Option<String>,
     /// The name the SMTP listener and the sender give for this host.
     pub smtp_hostname: String,
+    /// Reverse proxies in front of the HTTP listener: from these, the client's address (for
+    /// the per-address limits) is read from `X-Forwarded-For`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             smtp_listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
             smtp_relay: None,
             smtp_hostname: "localhost".to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

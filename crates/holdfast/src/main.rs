@@ -137,6 +137,9 @@ struct ServeArgs {
     /// The SMTP relay the desk's messages go through, host:port (none: they wait in the queue).
     #[arg(long)]
     smtp_relay: Option<String>,
+    /// A reverse proxy in front of the API whose X-Forwarded-For names the client (repeatable).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// A TOML configuration file.
     #[arg(long, env = "HOLDFAST_CONFIG")]
     config: Option<PathBuf>,
@@ -275,6 +278,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             if let Some(relay) = args.smtp_relay {
                 config.smtp_relay = Some(relay);
+            }
+            if !args.trusted_proxies.is_empty() {
+                config.trusted_proxies = args.trusted_proxies;
             }
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(serve::serve(config))?;

@@ -84,7 +84,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     println!("Holdfast listening on http://{address}");
-    holdfast_http::serve(listener, AppState::new(service, clock), shutdown_signal())
+    let state = AppState::new(service, clock).with_trusted_proxies(config.trusted_proxies.clone());
+    holdfast_http::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;
     store.close().await;

@@ -541,3 +541,36 @@ async fn a_bulk_action_killed_halfway_finishes_after_restart() {
     );
     again.stop();
 }
+
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--trusted-proxy", "127.0.0.1"]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let report = |client: &str| {
+        agent
+            .post(format!("{}/api/v1/public/reports", server.url))
+            .header("x-forwarded-for", format!("198.51.100.99, {client}"))
+            .send_json(
+                serde_json::json!({ "threat_type": "phishing", "names": ["shop1.demo"],
+                                           "reporter_email": "someone@example.net" }),
+            )
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let statuses: Vec<u16> = (0..11).map(|_| report("203.0.113.1")).collect();
+    assert_eq!(statuses[..10], [201; 10], "{statuses:?}");
+    assert_eq!(
+        statuses[10], 429,
+        "the eleventh report from one client in ten minutes"
+    );
+    assert_eq!(
+        report("203.0.113.2"),
+        201,
+        "another client behind the same proxy"
+    );
+}
