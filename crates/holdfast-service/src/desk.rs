@@ -464,6 +464,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         self.desk(actor, org_id).await
     }
 
@@ -500,6 +501,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(())
     }
 
@@ -528,6 +530,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(())
     }
 
@@ -579,6 +582,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(id)
     }
 
