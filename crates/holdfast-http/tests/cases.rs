@@ -724,7 +724,8 @@ async fn bulk_files_evidence_and_hostile_content() {
             .report(
                 &desk.citizen,
                 json!({ "threat_type": "phishing", "description": format!("{script}{img}"),
-                        "names": ["name7.test", script], "reporter_name": img }),
+                        "names": ["name7.test", script, "nul\u{0}byte"],
+                        "reporter_name": img }),
             )
             .await;
         let report_id = receipt["report_id"].as_i64().unwrap();
@@ -772,6 +773,15 @@ async fn bulk_files_evidence_and_hostile_content() {
                 .unwrap()
                 .iter()
                 .any(|n| n["name"] == script && n["status"] == "invalid")
+        );
+        // Control characters are dropped from what is kept of a name that is not one.
+        assert!(
+            names
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["name"] == "nulbyte" && n["status"] == "invalid"),
+            "{backend:?} {names}"
         );
         // The download is an attachment of an inert type, whatever was uploaded.
         let request = Request::builder()

@@ -233,7 +233,8 @@ fn normalise_some(raws: &[&str], tlds: &TldMap) -> Normalised {
                 });
             }
             Err(error) => invalid.push(ReportName {
-                name: raw.chars().take(300).collect(),
+                // Kept as given but without control characters (PostgreSQL refuses NUL in text).
+                name: raw.chars().filter(|c| !c.is_control()).take(300).collect(),
                 tld_id: None,
                 problem: Some(error.to_string()),
             }),
