@@ -15,11 +15,11 @@ use holdfast_model::org::{OrgKind, Role};
 use holdfast_model::{ActionKind, ThreatType};
 use holdfast_service::{
     ActionRequest, NewOrganisation, NewRegistrarRequest, NewTld, NewUserRequest, ReportRequest,
-    Service, Submitter,
+    Service, ServiceError, Submitter,
 };
 use holdfast_store::testing::TestStore;
 use holdfast_store::{Backend, Store};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 /// One user per role, each with a token, in organisations of their own; plus a second registry.
@@ -753,6 +753,48 @@ async fn sign_in_with_a_password_gives_a_working_token() {
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
     assert_eq!(refused["error"]["code"], "rate_limited");
+}
+
+/// Token checks are cached for a moment: revoking a token must still refuse it at once, and a
+/// token must not outlive its expiry.
+#[tokio::test]
+async fn a_token_just_used_is_refused_once_revoked_or_expired() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = App::new(backend).await;
+        let now = Timestamp::from_second(1_795_000_000).unwrap();
+        let admin = app.service.authenticate(&app.admin, now).await.unwrap();
+        let issued = app
+            .service
+            .issue_token(&admin, app.registry_user, "revoked soon", None, now)
+            .await
+            .unwrap();
+        let (status, me) = app
+            .call(Method::GET, "/api/v1/me", Some(&issued.token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {me}");
+        let path = format!("/api/v1/tokens/{}", issued.id);
+        let (status, body) = app
+            .call(Method::DELETE, &path, Some(&app.admin), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, refused) = app
+            .call(Method::GET, "/api/v1/me", Some(&issued.token), None)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend:?} {refused}");
+
+        let expires_at = now.checked_add(SignedDuration::from_millis(10)).unwrap();
+        let brief = app
+            .service
+            .issue_token(&admin, app.registry_user, "brief", Some(expires_at), now)
+            .await
+            .unwrap();
+        assert!(app.service.authenticate(&brief.token, now).await.is_ok());
+        let refused = app.service.authenticate(&brief.token, expires_at).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Unauthenticated)),
+            "{backend:?} {refused:?}"
+        );
+    }
 }
 
 /// What someone with write access to the database does: lift the append-only guard, rewrite.

@@ -622,6 +622,66 @@ async fn upload(
     common::send(&desk.router, request).await
 }
 
+/// Reports that arrive together are written together (group commit): each still gets its own
+/// report, those sharing a name land in one case, and a bad one is refused on its own.
+#[tokio::test]
+async fn reports_arriving_together_each_get_a_receipt_and_join_by_shared_names() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..40_usize {
+            let router = desk.router.clone();
+            let token = if i % 2 == 0 {
+                desk.citizen.clone()
+            } else {
+                desk.police.clone()
+            };
+            let body = if i == 7 {
+                json!({ "threat_type": "phishing", "description": "no names at all" })
+            } else {
+                json!({ "threat_type": "phishing", "description": format!("wave {i}"),
+                        "names": [format!("wave{}.test", i % 4), format!("alone{i}.test")] })
+            };
+            calls.spawn(async move {
+                let path = "/api/v1/reports";
+                let answer = common::call(&router, Method::POST, path, Some(&token), Some(body));
+                (i, answer.await)
+            });
+        }
+        let mut cases = std::collections::BTreeMap::new();
+        let mut reports = std::collections::BTreeSet::new();
+        while let Some(joined) = calls.join_next().await {
+            let (i, (status, receipt)) = joined.unwrap();
+            if i == 7 {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{receipt}");
+                continue;
+            }
+            assert_eq!(status, StatusCode::CREATED, "{backend:?} {i}: {receipt}");
+            let class = if i % 2 == 0 { "other" } else { "lea" };
+            assert_eq!(receipt["source_class"], class, "{backend:?} {i}");
+            assert!(reports.insert(receipt["report_id"].as_i64().unwrap()));
+            let case = receipt["case_id"].as_i64().unwrap();
+            let group = cases.entry(i % 4).or_insert(case);
+            assert_eq!(
+                *group,
+                case,
+                "{backend:?}: report {i} shares wave{}.test",
+                i % 4
+            );
+        }
+        assert_eq!(reports.len(), 39);
+        let distinct: std::collections::BTreeSet<_> = cases.values().collect();
+        assert_eq!(distinct.len(), 4, "{backend:?} {cases:?}");
+        for (group, case) in &cases {
+            let case = desk.case(*case).await;
+            // Report 7, refused, was of group 3.
+            let filed = if *group == 3 { 9 } else { 10 };
+            assert_eq!(case["reports"].as_array().unwrap().len(), filed, "{case}");
+            assert_eq!(clock(&case, "acknowledge")["standing"], "running", "{case}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn bulk_files_evidence_and_hostile_content() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -664,7 +724,8 @@ async fn bulk_files_evidence_and_hostile_content() {
             .report(
                 &desk.citizen,
                 json!({ "threat_type": "phishing", "description": format!("{script}{img}"),
-                        "names": ["name7.test", script], "reporter_name": img }),
+                        "names": ["name7.test", script, "nul\u{0}byte"],
+                        "reporter_name": img }),
             )
             .await;
         let report_id = receipt["report_id"].as_i64().unwrap();
@@ -712,6 +773,15 @@ async fn bulk_files_evidence_and_hostile_content() {
                 .unwrap()
                 .iter()
                 .any(|n| n["name"] == script && n["status"] == "invalid")
+        );
+        // Control characters are dropped from what is kept of a name that is not one.
+        assert!(
+            names
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["name"] == "nulbyte" && n["status"] == "invalid"),
+            "{backend:?} {names}"
         );
         // The download is an attachment of an inert type, whatever was uploaded.
         let request = Request::builder()

@@ -140,12 +140,22 @@ pub(crate) fn email(field: &str, value: &str) -> Result<String> {
 impl Service {
     /// The actor behind an API token, if the token is valid at `now`.
     pub async fn authenticate(&self, token: &str, now: Timestamp) -> Result<Actor> {
+        let hash = token_hash(token);
+        let tokens = &self.caches.tokens;
+        if let Some((actor, expires_at)) = tokens.get(&hash, now)
+            && expires_at.is_none_or(|expires_at| now < expires_at)
+        {
+            return Ok(actor);
+        }
+        let generation = tokens.generation();
         let mut tx = self.store.read().await?;
-        let user = tx
-            .user_by_token(&token_hash(token), now)
+        let (user, expires_at) = tx
+            .token_holder(&hash, now)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        Ok(actor_of(user))
+        let actor = actor_of(user);
+        tokens.put(generation, hash, (actor.clone(), expires_at), now);
+        Ok(actor)
     }
 
     /// Password sign-in: a session token valid for [`SESSION_LIFETIME`]. Wrong e-mail and wrong
@@ -209,6 +219,7 @@ impl Service {
             what: "organisation",
         })?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(organisation)
     }
 
@@ -402,6 +413,8 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        // From now on no request is let in on a cached check of the revoked token.
+        self.caches.tokens.invalidate();
         Ok(())
     }
 
@@ -426,6 +439,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(Tld {
             id,
             name: name.as_str().to_owned(),

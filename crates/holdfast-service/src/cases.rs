@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_model::{
@@ -11,8 +12,8 @@ use holdfast_model::{
     Priority, ResponsibleParty, SourceClass, ThreatType, case::clock_standing,
 };
 use holdfast_store::{
-    Action, Case, CaseClock, CaseFilter, Evidence, Message, NewReport, QueuedCase, Referral,
-    Report, ReportName, Tx,
+    Action, Case, CaseClock, CaseFilter, Evidence, Message, QueuedCase, Referral, Report,
+    ReportName, Store, Tx,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -20,7 +21,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::{email, text};
-use crate::desk::{desk_of, queue_to_reporters};
+use crate::desk::{Desk, desk_of, queue_to_reporters};
+use crate::intake::Draft;
 use crate::{ActionRequest, Change, Result, Service, ServiceError, record, require};
 use holdfast_model::MessageEvent as Event;
 
@@ -163,6 +165,9 @@ pub struct ReportView {
     pub answers: Vec<Message>,
 }
 
+/// The TLDs run here, by name: id, registry and the name.
+pub(crate) type TldMap = HashMap<String, (i64, i64, DomainName)>;
+
 /// The names a report gives, each normalised once, with its TLD when a registry of this
 /// installation runs it. Names under a registered name (`www.shop.tld`) stand for it.
 struct Normalised {
@@ -170,11 +175,7 @@ struct Normalised {
     invalid: Vec<ReportName>,
 }
 
-fn normalise(
-    given: &[String],
-    urls: &[String],
-    tlds: &HashMap<String, (i64, i64, DomainName)>,
-) -> Normalised {
+fn normalise(given: &[String], urls: &[String], tlds: &TldMap) -> Normalised {
     let raws: Vec<&str> = given
         .iter()
         .map(String::as_str)
@@ -217,7 +218,7 @@ const PARALLEL_NAMES: usize = 50_000;
 
 /// Normalises some of a report's names: each checked once, names below a registered name of a
 /// TLD run here replaced by it; invalid ones kept with the reason.
-fn normalise_some(raws: &[&str], tlds: &HashMap<String, (i64, i64, DomainName)>) -> Normalised {
+fn normalise_some(raws: &[&str], tlds: &TldMap) -> Normalised {
     let mut names = Vec::with_capacity(raws.len());
     let mut invalid = Vec::new();
     for raw in raws {
@@ -232,7 +233,8 @@ fn normalise_some(raws: &[&str], tlds: &HashMap<String, (i64, i64, DomainName)>)
                 });
             }
             Err(error) => invalid.push(ReportName {
-                name: raw.chars().take(300).collect(),
+                // Kept as given but without control characters (PostgreSQL refuses NUL in text).
+                name: raw.chars().filter(|c| !c.is_control()).take(300).collect(),
                 tld_id: None,
                 problem: Some(error.to_string()),
             }),
@@ -365,13 +367,10 @@ impl Service {
             .map(|value| text("reporter_name", value, 200))
             .transpose()?;
 
-        let mut tx = self.store.read().await?;
-        let tlds: HashMap<String, (i64, i64, DomainName)> = tx
-            .tld_settings()
-            .await?
-            .into_iter()
-            .map(|tld| (tld.name.as_str().to_owned(), (tld.id, tld.org_id, tld.name)))
-            .collect();
+        // What only reads is settled here, before the writer: from the caches when they hold
+        // it, else from one read transaction opened when first needed.
+        let mut reader: Option<Tx> = None;
+        let tlds = self.tld_map(&mut reader, now).await?;
         let names = request.names;
         let normalised = if names.len() + urls.len() < INLINE_NAMES {
             normalise(&names, &urls, &tlds)
@@ -383,23 +382,23 @@ impl Service {
                     what: format!("normalising names: {error}"),
                 })?
         };
-
-        // Everything that only reads is settled before the write lock is taken.
         let registry = match request.registry {
             Some(org_id) => {
-                crate::organisation_of_kind(&mut tx, org_id, OrgKind::Registry).await?;
+                let tx = read_tx(&self.store, &mut reader).await?;
+                crate::organisation_of_kind(tx, org_id, OrgKind::Registry).await?;
                 org_id
             }
             None => match busiest_registry(&normalised) {
                 Some(org_id) => org_id,
-                None => only_registry(&mut tx).await?,
+                None => only_registry(read_tx(&self.store, &mut reader).await?).await?,
             },
         };
-        let desk = desk_of(&mut tx, registry).await?;
+        let desk = self.cached_desk(&mut reader, registry, now).await?;
         let (source_class, origin, user, reporter_org, name, contact) = match &submitter {
             Submitter::User(actor) => {
-                let (class, origin) =
-                    user_source(&mut tx, actor, registry, request.source_class).await?;
+                let (class, origin) = self
+                    .user_source(&mut reader, actor, registry, request.source_class, now)
+                    .await?;
                 let on_behalf = matches!(actor.role, Role::RegistryStaff | Role::Admin);
                 let contact = if on_behalf {
                     reporter_email.clone()
@@ -427,7 +426,8 @@ impl Service {
             ),
             Submitter::Email { mail_id, from } => {
                 let domain = from.rsplit_once('@').map(|(_, domain)| domain.to_owned());
-                let recognised = tx
+                let recognised = read_tx(&self.store, &mut reader)
+                    .await?
                     .recognised_source(registry, domain.as_deref(), None)
                     .await?;
                 let (class, origin) = match recognised {
@@ -453,8 +453,7 @@ impl Service {
                 )
             }
         };
-        drop(tx);
-        let channel = submitter.channel();
+        drop(reader);
         let mut rows: Vec<ReportName> = normalised
             .names
             .into_iter()
@@ -465,84 +464,108 @@ impl Service {
             })
             .collect();
         rows.extend(normalised.invalid);
-        let requested_action = request.requested_action.map(ActionKind::as_str);
         let ours = rows.iter().filter(|row| row.tld_id.is_some()).count();
         let invalid = rows.iter().filter(|row| row.problem.is_some()).count();
-        let new = NewReport {
-            registry_org_id: registry,
-            channel,
+        let total = rows.len();
+        let draft = Draft {
+            registry,
+            submitter: submitter.actor().cloned(),
+            channel: submitter.channel(),
             source_class,
-            origin: &origin,
+            origin,
             reporter_user_id: user,
             reporter_org_id: reporter_org,
-            reporter_name: &name,
-            reporter_email: contact.as_deref(),
+            reporter_name: name,
+            reporter_email: contact,
             threat_type,
-            description: &description,
-            requested_action,
+            description,
+            requested_action: request.requested_action.map(ActionKind::as_str),
             claimed_urgency: request.claimed_urgency,
-            legal_basis: legal_basis.as_deref(),
-            urls: &urls,
+            legal_basis,
+            urls,
             mail_id: match &submitter {
                 Submitter::Email { mail_id, .. } => Some(*mail_id),
                 _ => None,
             },
-            parse_error: request.parse_error.as_deref(),
-            received_at: now,
+            parse_error: request.parse_error,
+            names: rows,
+            acknowledge: Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets),
+            now,
         };
-        let mut tx = self.store.write().await?;
-        let report_id = tx.insert_report(&new, &rows).await?;
-        let shared = tx.case_sharing_names(registry, report_id).await?;
-        let shared_state = shared.map(|(_, state)| state);
-        let case_id = match shared {
-            Some((case_id, _)) => case_id,
-            None => {
-                let case_id = tx.insert_case(registry, threat_type, now).await?;
-                let times = Clock::Acknowledge.schedule(&desk.calendar, now, &desk.targets);
-                tx.start_clock(case_id, Clock::Acknowledge, &times).await?;
-                case_id
-            }
-        };
-        tx.set_reports_case(&[report_id], case_id).await?;
-        if shared_state.is_some_and(|state| state != CaseState::New) {
-            // The desk already acknowledged this case: acknowledge the new report at once.
-            let case = tx
-                .case(case_id)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "case" })?;
-            queue_to_reporters(
-                &mut tx,
-                &case,
-                Some(report_id),
-                Event::Acknowledgment,
-                &[],
-                now,
-            )
-            .await?;
-        }
-        let change = Change {
-            org_id: Some(registry),
-            action: "report.receive",
-            subject: format!("report:{report_id}"),
-            reason: "",
-            details: json!({
-                "channel": channel.as_str(), "source_class": source_class.as_str(),
-                "origin": origin, "case": case_id, "names": rows.len(), "ours": ours,
-                "invalid": invalid,
-            }),
-        };
-        record(&mut tx, submitter.actor(), now, change).await?;
-        tx.commit().await?;
+        let stored = self.intake.store(&self.store, draft).await?;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         Ok(ReportReceipt {
-            report_id,
-            case_id,
+            report_id: stored.report_id,
+            case_id: stored.case_id,
             source_class,
-            names: count(rows.len()),
+            names: count(total),
             ours: count(ours),
-            not_ours: count(rows.len() - ours - invalid),
+            not_ours: count(total - ours - invalid),
             invalid: count(invalid),
         })
+    }
+
+    /// The TLDs run here by name: id, registry and the name (cached).
+    async fn tld_map(&self, reader: &mut Option<Tx>, now: Timestamp) -> Result<Arc<TldMap>> {
+        let cache = &self.caches.tlds;
+        if let Some(tlds) = cache.get(&(), now) {
+            return Ok(tlds);
+        }
+        let generation = cache.generation();
+        let tlds: TldMap = read_tx(&self.store, reader)
+            .await?
+            .tld_settings()
+            .await?
+            .into_iter()
+            .map(|tld| (tld.name.as_str().to_owned(), (tld.id, tld.org_id, tld.name)))
+            .collect();
+        let tlds = Arc::new(tlds);
+        cache.put(generation, (), tlds.clone(), now);
+        Ok(tlds)
+    }
+
+    /// A registry's desk (cached).
+    async fn cached_desk(
+        &self,
+        reader: &mut Option<Tx>,
+        registry: i64,
+        now: Timestamp,
+    ) -> Result<Desk> {
+        let cache = &self.caches.desks;
+        if let Some(desk) = cache.get(&registry, now) {
+            return Ok(desk);
+        }
+        let generation = cache.generation();
+        let desk = desk_of(read_tx(&self.store, reader).await?, registry).await?;
+        cache.put(generation, registry, desk.clone(), now);
+        Ok(desk)
+    }
+
+    /// The source class and origin of a report from a signed-in user (a reporter's is cached).
+    async fn user_source(
+        &self,
+        reader: &mut Option<Tx>,
+        actor: &Actor,
+        registry: i64,
+        claimed: Option<SourceClass>,
+        now: Timestamp,
+    ) -> Result<(SourceClass, String)> {
+        if matches!(actor.role, Role::RegistryStaff | Role::Admin) {
+            let class = claimed.unwrap_or(SourceClass::Other);
+            return Ok((
+                class,
+                format!("entered by desk staff {} for the reporter", actor.email),
+            ));
+        }
+        let cache = &self.caches.sources;
+        let key = (registry, actor.org_id, actor.email.clone());
+        if let Some(source) = cache.get(&key, now) {
+            return Ok(source);
+        }
+        let generation = cache.generation();
+        let source = reporter_source(read_tx(&self.store, reader).await?, actor, registry).await?;
+        cache.put(generation, key, source.clone(), now);
+        Ok(source)
     }
 
     /// Attaches an evidence file to a report: by the reporter who filed it or the registry's
@@ -1024,6 +1047,16 @@ fn busiest_registry(normalised: &Normalised) -> Option<i64> {
         .map(|(org, _)| org)
 }
 
+/// The read transaction of `slot`, begun now if it was not yet.
+async fn read_tx<'a>(store: &Store, slot: &'a mut Option<Tx>) -> Result<&'a mut Tx> {
+    if slot.is_none() {
+        *slot = Some(store.read().await?);
+    }
+    slot.as_mut().ok_or(ServiceError::Internal {
+        what: "no read transaction".to_owned(),
+    })
+}
+
 /// The installation's one registry, when none of the names says which.
 async fn only_registry(tx: &mut Tx) -> Result<i64> {
     let registries: Vec<i64> = tx
@@ -1046,20 +1079,13 @@ async fn only_registry(tx: &mut Tx) -> Result<i64> {
     }
 }
 
-/// The source class and origin of a report from a signed-in user.
-async fn user_source(
+/// The source class and origin of a report from a signed-in reporter: verified law enforcement,
+/// a recognised source of the registry, or other.
+async fn reporter_source(
     tx: &mut Tx,
     actor: &Actor,
     registry: i64,
-    claimed: Option<SourceClass>,
 ) -> Result<(SourceClass, String)> {
-    if matches!(actor.role, Role::RegistryStaff | Role::Admin) {
-        let class = claimed.unwrap_or(SourceClass::Other);
-        return Ok((
-            class,
-            format!("entered by desk staff {} for the reporter", actor.email),
-        ));
-    }
     if let Some((verifier, at)) = tx.lea_verified(actor.org_id).await? {
         return Ok((
             SourceClass::Lea,

@@ -65,6 +65,7 @@ impl Service {
         let admin_id = admin.first().map_or(0, |u| u.id);
         let token = system_token(&mut tx, admin_id, org_id, "bootstrap", now).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(Some(token))
     }
 
@@ -115,6 +116,7 @@ impl Service {
         let admin_token = system_token(&mut tx, admin.id, admin.org_id, "demo", now).await?;
         tx.set_meta(DEMO_KEY, &now.to_string()).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(Some(DemoInstall { admin_token, users }))
     }
 }

@@ -466,6 +466,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         self.desks_changed.notify_one();
         self.desk(actor, org_id).await
     }
@@ -503,6 +504,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(())
     }
 
@@ -531,6 +533,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(())
     }
 
@@ -582,6 +585,7 @@ impl Service {
         };
         record(&mut tx, Some(actor), now, change).await?;
         tx.commit().await?;
+        self.caches.reference_changed();
         Ok(id)
     }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod actions;
 mod audit;
+mod cache;
 mod cases;
 mod demo;
 mod desk;
@@ -11,6 +12,7 @@ mod dns;
 mod domains;
 mod error;
 mod files;
+mod intake;
 mod mail;
 mod registry;
 mod secret;
@@ -61,6 +63,36 @@ pub struct Service {
     dns: dns::SharedDns,
     /// Rung when a desk's e-mail address changed (the SMTP listener reloads them).
     desks_changed: std::sync::Arc<tokio::sync::Notify>,
+    /// What every request reads and almost nothing writes.
+    caches: std::sync::Arc<Caches>,
+    /// The writer of reports: several at a time in one transaction (group commit).
+    intake: std::sync::Arc<intake::Intake>,
+}
+
+/// The service's caches (see `cache`). Whoever changes what one holds invalidates it after the
+/// commit.
+#[derive(Debug, Default)]
+pub(crate) struct Caches {
+    /// The user an API token stands for, by the token's hash, with the token's expiry. Revoking
+    /// a token empties it.
+    tokens: cache::Cache<String, (Actor, Option<Timestamp>)>,
+    /// Intake's reference data: the TLDs run here …
+    tlds: cache::Cache<(), std::sync::Arc<cases::TldMap>>,
+    /// … each registry's desk (calendar, clock targets) …
+    desks: cache::Cache<i64, desk::Desk>,
+    /// … and the source class and origin of a signed-in reporter, by registry, organisation
+    /// and e-mail address.
+    sources: cache::Cache<(i64, i64, String), (holdfast_model::SourceClass, String)>,
+}
+
+impl Caches {
+    /// After a commit that changed organisations, TLDs, desk settings, calendars, verified law
+    /// enforcement or recognised sources.
+    fn reference_changed(&self) {
+        self.tlds.invalidate();
+        self.desks.invalidate();
+        self.sources.invalidate();
+    }
 }
 
 impl Service {
@@ -71,6 +103,8 @@ impl Service {
             running: actions::Running::default(),
             dns: dns::SharedDns::default(),
             desks_changed: std::sync::Arc::default(),
+            caches: std::sync::Arc::default(),
+            intake: std::sync::Arc::default(),
         }
     }
 
@@ -134,7 +168,13 @@ async fn record(
     now: Timestamp,
     change: Change<'_>,
 ) -> Result<()> {
-    let event = AuditEvent {
+    tx.append_audit(now, audit_event(actor, change)).await?;
+    Ok(())
+}
+
+/// The audit event of a change by `actor` (`system` when none).
+fn audit_event(actor: Option<&Actor>, change: Change<'_>) -> AuditEvent {
+    AuditEvent {
         actor: actor.map_or_else(|| "system".to_owned(), |a| a.email.clone()),
         actor_user_id: actor.map(|a| a.user_id),
         org_id: change.org_id,
@@ -142,9 +182,7 @@ async fn record(
         subject: change.subject,
         reason: change.reason.to_owned(),
         details: change.details,
-    };
-    tx.append_audit(now, event).await?;
-    Ok(())
+    }
 }
 
 /// The source of `now` for the servers and workers. Only the binary reads the system clock; tests

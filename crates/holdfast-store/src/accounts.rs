@@ -250,16 +250,48 @@ impl Tx {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<User>> {
+        Ok(self
+            .token_holder(token_hash, now)
+            .await?
+            .map(|(user, _)| user))
+    }
+
+    /// [`Tx::user_by_token`], with when the token expires.
+    pub async fn token_holder(
+        &mut self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, Option<Timestamp>)>> {
         let sql = "SELECT u.id, u.org_id, u.email, u.display_name, u.role, u.password_hash, \
-                   u.created_at, u.disabled_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                   u.created_at, u.disabled_at, t.expires_at FROM api_tokens t \
+                   JOIN users u ON u.id = t.user_id \
                    WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
                    AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL";
-        let row: Option<UserRow> = on!(self, |conn| sqlx::query_as(sql)
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Option<Row> = on!(self, |conn| sqlx::query_as(sql)
             .bind(token_hash)
             .bind(micros(now))
             .fetch_optional(conn)
             .await)?;
-        row.map(user).transpose()
+        let Some((id, org_id, email, name, role, password, created, disabled, expires)) = row
+        else {
+            return Ok(None);
+        };
+        let holder = user((id, org_id, email, name, role, password, created, disabled))?;
+        let expires_at = expires
+            .map(|at| timestamp("token expires_at", at))
+            .transpose()?;
+        Ok(Some((holder, expires_at)))
     }
 
     /// One token's record.

@@ -3,7 +3,8 @@
 use holdfast_model::audit::{AuditEntry, AuditEvent, GENESIS_HASH};
 use jiff::Timestamp;
 
-use crate::{Result, StoreError, Tx, micros, on, timestamp};
+use crate::bulk::Col;
+use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
 type AuditRow = (
     i64,
@@ -80,6 +81,88 @@ impl Tx {
         .map(|done| done.rows_affected())
         })?;
         Ok(entry)
+    }
+
+    /// Takes the chain's lock now rather than at the first append: on PostgreSQL a table lock
+    /// held until commit, so that whatever the transaction reads before appending (the open
+    /// cases a new report may join, say) cannot change under it in another process. On SQLite
+    /// the write transaction already holds the database's one write lock.
+    pub async fn lock_audit_chain(&mut self) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Appends entries at the end of the chain, in order, in one statement (group commit of
+    /// reports: one entry per report). Serialised as [`Tx::append_audit`] is.
+    pub async fn append_audits(
+        &mut self,
+        events: Vec<(Timestamp, AuditEvent)>,
+    ) -> Result<Vec<AuditEntry>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.lock_audit_chain().await?;
+        let last: Option<(i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        )
+        .fetch_optional(conn)
+        .await)?;
+        let (mut seq, mut hash) = last.unwrap_or((0, GENESIS_HASH.to_owned()));
+        let mut entries = Vec::with_capacity(events.len());
+        for (at, event) in events {
+            let entry = AuditEntry::chain(seq, &hash, at, event);
+            seq = entry.seq;
+            hash.clone_from(&entry.hash);
+            entries.push(entry);
+        }
+        type Row<'a> = (
+            i64,
+            i64,
+            &'a str,
+            Option<i64>,
+            Option<i64>,
+            &'a str,
+            &'a str,
+            &'a str,
+            String,
+            &'a str,
+            &'a str,
+        );
+        let rows: Vec<Row<'_>> = entries
+            .iter()
+            .map(|entry| {
+                (
+                    entry.seq,
+                    micros(entry.at),
+                    entry.event.actor.as_str(),
+                    entry.event.actor_user_id,
+                    entry.event.org_id,
+                    entry.event.action.as_str(),
+                    entry.event.subject.as_str(),
+                    entry.event.reason.as_str(),
+                    entry.event.details.to_string(),
+                    entry.prev_hash.as_str(),
+                    entry.hash.as_str(),
+                )
+            })
+            .collect();
+        use Col::{Int, Text};
+        self.bulk_execute(
+            "INSERT INTO audit_log (seq, at, actor, actor_user_id, org_id, action, subject, \
+             reason, details, prev_hash, hash) SELECT column1, column2, column3, column4, \
+             column5, column6, column7, column8, column9, column10, column11 FROM {rows} AS v \
+             WHERE true",
+            &[Int, Int, Text, Int, Int, Text, Text, Text, Text, Text, Text],
+            &rows,
+            &[],
+        )
+        .await
+        .map_err(insert_error("audit entry"))?;
+        Ok(entries)
     }
 
     /// Up to `limit` entries after `after_seq`, in order; only those of `org_id` when given.

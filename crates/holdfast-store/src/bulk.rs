@@ -51,25 +51,9 @@ impl Tx {
         format!("(SELECT {} FROM {source})", columns.join(", "))
     }
 
-    /// The statements to run: `sql` with `{rows}` replaced by the derived table, and the JSON of
-    /// each chunk of [`BULK`] rows.
-    fn chunks<T: Serialize>(
-        &self,
-        sql: &str,
-        cols: &[Col],
-        rows: &[T],
-    ) -> Result<(String, Vec<String>)> {
-        let sql = sql.replace("{rows}", &self.derived_table(cols));
-        let chunks = rows
-            .chunks(BULK)
-            .map(|chunk| {
-                serde_json::to_string(chunk).map_err(|error| StoreError::Corrupt {
-                    what: "bulk rows",
-                    value: error.to_string(),
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok((sql, chunks))
+    /// `sql` with `{rows}` replaced by the derived table.
+    fn bulk_sql(&self, sql: &str, cols: &[Col]) -> String {
+        sql.replace("{rows}", &self.derived_table(cols))
     }
 
     /// Runs `sql` (where `{rows}` stands for the rows as a table with columns `column1`…) over
@@ -81,11 +65,11 @@ impl Tx {
         rows: &[T],
         binds: &[Bind<'_>],
     ) -> std::result::Result<u64, sqlx::Error> {
-        let (sql, chunks) = self
-            .chunks(sql, cols, rows)
-            .map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
+        let sql = self.bulk_sql(sql, cols);
         let mut affected = 0;
-        for json in chunks {
+        for chunk in rows.chunks(BULK) {
+            let json =
+                rows_json(chunk).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
             affected += on!(self, |conn| {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json);
                 for bind in binds {
@@ -112,9 +96,10 @@ impl Tx {
         T: Serialize,
         R: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
-        let (sql, chunks) = self.chunks(sql, cols, rows)?;
+        let sql = self.bulk_sql(sql, cols);
         let mut fetched = Vec::new();
-        for json in chunks {
+        for chunk in rows.chunks(BULK) {
+            let json = rows_json(chunk)?;
             let mut page: Vec<R> = on!(self, |conn| {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(json);
                 for bind in binds {
@@ -129,4 +114,13 @@ impl Tx {
         }
         Ok(fetched)
     }
+}
+
+/// The JSON of one chunk of rows, made just before its statement runs (not all chunks at once:
+/// a million names' JSON is tens of megabytes).
+fn rows_json<T: Serialize>(chunk: &[T]) -> Result<String> {
+    serde_json::to_string(chunk).map_err(|error| StoreError::Corrupt {
+        what: "bulk rows",
+        value: error.to_string(),
+    })
 }

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-use crate::bulk::{Bind, Col};
+use crate::bulk::{BULK, Bind, Col};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
 /// A registry's desk: clock targets and the address reports and replies come to.
@@ -30,6 +30,8 @@ pub struct DeskSettings {
 #[derive(Debug, Clone)]
 pub struct NewReport<'a> {
     pub registry_org_id: i64,
+    /// The case it joins, when known as it is stored.
+    pub case_id: Option<i64>,
     pub channel: Channel,
     pub source_class: SourceClass,
     /// How the reporter's identity was established.
@@ -676,9 +678,9 @@ impl Tx {
             "INSERT INTO reports (registry_org_id, channel, source_class, origin, \
              reporter_user_id, reporter_org_id, reporter_name, reporter_email, threat_type, \
              description, requested_action, claimed_urgency, legal_basis, urls, name_count, \
-             ours_count, invalid_count, mail_id, parse_error, received_at) VALUES \
+             ours_count, invalid_count, mail_id, parse_error, received_at, case_id) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20) RETURNING id"
+             $19, $20, $21) RETURNING id"
         )
         .bind(new.registry_org_id)
         .bind(new.channel.as_str())
@@ -700,6 +702,7 @@ impl Tx {
         .bind(new.mail_id)
         .bind(new.parse_error)
         .bind(micros(new.received_at))
+        .bind(new.case_id)
         .fetch_one(conn)
         .await)
         .map_err(insert_error("report"))?;
@@ -784,27 +787,40 @@ impl Tx {
         Ok(rows)
     }
 
-    /// An open case of `org_id` whose reports share a name (ours) with report `report_id`, and
-    /// its state. The query walks the new report's names and looks each up by name.
-    pub async fn case_sharing_names(
+    /// The first open case of `org_id` whose reports list one of `names` (a new report's names
+    /// that are ours), and its state. The query walks the given names and looks each up by the
+    /// `name` index (on SQLite `CROSS JOIN` keeps that order: joined the other way round it scanned
+    /// every stored name); a new report is grouped before it is stored, so it is stored with its
+    /// case at once.
+    pub async fn case_sharing(
         &mut self,
         org_id: i64,
-        report_id: i64,
+        names: &[&str],
     ) -> Result<Option<(i64, CaseState)>> {
-        let row: Option<(i64, String)> = on!(self, |conn| sqlx::query_as(
-            "SELECT c.id, c.state FROM report_names n \
-             JOIN report_names m ON m.name = n.name AND m.report_id <> n.report_id \
-             JOIN reports r ON r.id = m.report_id \
-             JOIN cases c ON c.id = r.case_id \
-             WHERE n.report_id = $1 AND n.tld_id IS NOT NULL AND c.org_id = $2 \
-             AND c.state NOT IN ('closed', 'closed_no_action') AND c.merged_into IS NULL \
-             ORDER BY c.id LIMIT 1"
-        )
-        .bind(report_id)
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await)?;
-        row.map(|(id, state)| Ok((id, parse("case state", &state)?)))
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let mut found: Vec<(i64, String)> = Vec::new();
+        for chunk in names.chunks(BULK) {
+            let rows: Vec<(&str,)> = chunk.iter().map(|name| (*name,)).collect();
+            let mut page: Vec<(i64, String)> = self
+                .bulk_fetch(
+                    "SELECT c.id, c.state FROM {rows} AS v CROSS JOIN report_names m \
+                     JOIN reports r ON r.id = m.report_id JOIN cases c ON c.id = r.case_id \
+                     WHERE m.name = v.column1 AND c.org_id = $2 \
+                     AND c.state NOT IN ('closed', 'closed_no_action') \
+                     AND c.merged_into IS NULL ORDER BY c.id LIMIT 1",
+                    &[Col::Text],
+                    &rows,
+                    &[Bind::Int(Some(org_id))],
+                )
+                .await?;
+            found.append(&mut page);
+        }
+        found
+            .into_iter()
+            .min_by_key(|(id, _)| *id)
+            .map(|(id, state)| Ok((id, parse("case state", &state)?)))
             .transpose()
     }
 

@@ -132,14 +132,18 @@ impl Store {
             // SQLite's own checkpoint interval (4 MiB of log): checkpointing every 64 MiB made
             // no bulk path faster and gave small writes a 60 ms 99th percentile.
             .busy_timeout(Duration::from_secs(30));
+        // A file on this machine: pinging a connection before handing it out (sqlx's default)
+        // only cost a round trip to its worker thread on every transaction.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(300))
             .connect_with(options.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Store::Sqlite { writer, readers })
