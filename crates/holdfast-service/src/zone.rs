@@ -133,6 +133,7 @@ impl Service {
         // domain is inserted in the same batch (the parser lists a delegation's name before its
         // NS records), the TLD exists, and insert_ds checks DS owners itself.
         let mut tx = self.store.write_unchecked().await?;
+        let rebuild = tx.begin_bulk_load().await?;
         let mut import = ZoneImport {
             tld: tld.name.clone(),
             lines: 0,
@@ -182,6 +183,9 @@ impl Service {
         };
         apex_ns.sort();
         apex_ns.dedup();
+        if rebuild {
+            tx.end_bulk_load().await?;
+        }
         tx.set_tld_apex(tld.id, &soa, &apex_ns).await?;
         let change = Change {
             org_id: Some(tld.org_id),

@@ -241,8 +241,8 @@ struct ActionRow {
     effect_ms: Option<i64>,
 }
 
-/// Names per stored batch; the runner applies one batch per transaction, so a stop loses at
-/// most this much work, which is redone.
+/// Names per stored batch. The runner applies a few batches per transaction (the service's
+/// `BATCHES_PER_TRANSACTION`), so a stop loses at most that much work, which is redone.
 pub const BATCH: usize = 10_000;
 
 /// One name as stored in a batch: name, result, detail, effect, undo, undo_detail.
@@ -746,6 +746,32 @@ impl Tx {
             .await)?;
         row.map(|(first_seq, json)| decode(first_seq, &json))
             .transpose()
+    }
+
+    /// The first `limit` batches of an action's names with some still to apply (or, `undoing`,
+    /// still to undo), in order, each whole as [`Tx::next_batch`] gives one; each is written
+    /// back with [`Tx::write_batch`]. Empty when nothing is left.
+    pub async fn next_batches(
+        &mut self,
+        action_id: i64,
+        undoing: bool,
+        limit: i64,
+    ) -> Result<Vec<Vec<ActionItem>>> {
+        let sql = if undoing {
+            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
+             AND undo_pending > 0 ORDER BY first_seq LIMIT $2"
+        } else {
+            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
+             AND pending > 0 ORDER BY first_seq LIMIT $2"
+        };
+        let rows: Vec<(i64, String)> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(action_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        rows.into_iter()
+            .map(|(first_seq, json)| decode(first_seq, &json))
+            .collect()
     }
 
     /// How many applied names of an action an undo has to reach.

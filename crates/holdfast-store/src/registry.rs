@@ -124,6 +124,23 @@ pub(crate) fn ds_record(
     })
 }
 
+/// The secondary indexes a bulk load into a nearly empty registry drops and creates again
+/// (migration 0002), by name.
+const LOAD_INDEXES: [(&str, &str); 3] = [
+    ("domains_tld", "CREATE INDEX domains_tld ON domains(tld_id)"),
+    (
+        "domains_registrar",
+        "CREATE INDEX domains_registrar ON domains(registrar_id)",
+    ),
+    (
+        "domain_ns_host",
+        "CREATE INDEX domain_ns_host ON domain_ns(host)",
+    ),
+];
+
+/// A bulk load rebuilds the indexes only while fewer names than this are registered.
+const REBUILD_BELOW: i64 = 100_000;
+
 impl Tx {
     /// Creates a registrar and returns its id.
     pub async fn insert_registrar(&mut self, new: &NewRegistrar<'_>) -> Result<i64> {
@@ -198,6 +215,47 @@ impl Tx {
             .map(|host| name("apex name server", host))
             .collect::<Result<_>>()?;
         Ok(Some((soa, hosts)))
+    }
+
+    /// Prepares a bulk load (a zone import) into a registry that holds few names: on SQLite,
+    /// drops the secondary indexes of `domains` and `domain_ns` (none of them unique, so no
+    /// constraint goes with them), so that each row loaded goes into one B-tree instead of two
+    /// or three; [`Tx::end_bulk_load`] creates them again, a sort each. DDL is transactional
+    /// in SQLite: a load that fails rolls the drop back with everything else, and other
+    /// connections never see the tables without their indexes. With many names already stored,
+    /// rebuilding would cost more than it saves, and PostgreSQL keeps its indexes either way
+    /// (dropping one locks the table against readers until the commit). Returns whether the
+    /// indexes were dropped.
+    pub async fn begin_bulk_load(&mut self) -> Result<bool> {
+        let Tx::Sqlite(conn) = self else {
+            return Ok(false);
+        };
+        let (stored,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM domains LIMIT $1)")
+                .bind(REBUILD_BELOW)
+                .fetch_one(&mut **conn)
+                .await?;
+        if stored >= REBUILD_BELOW {
+            return Ok(false);
+        }
+        for (index, _) in LOAD_INDEXES {
+            let sql = format!("DROP INDEX {index}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Creates the indexes [`Tx::begin_bulk_load`] dropped, as the migrations define them.
+    pub async fn end_bulk_load(&mut self) -> Result<()> {
+        for (_, create) in LOAD_INDEXES {
+            on!(self, |conn| sqlx::query(create)
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected()))?;
+        }
+        Ok(())
     }
 
     /// Registers `names` in a TLD with `statuses`; names already registered are left as they
