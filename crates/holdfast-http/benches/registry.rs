@@ -373,6 +373,12 @@ async fn effect_bench(zone: &std::path::Path) {
 }
 
 fn main() {
+    // `RUST_LOG=holdfast_service=debug` shows where the time goes (transactions, publishing
+    // rounds) with timestamps.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))

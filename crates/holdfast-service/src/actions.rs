@@ -254,7 +254,13 @@ impl Service {
             }
         }
         let tlds = tlds_of(actor, tx.tld_settings().await?);
+        let started = Instant::now();
         let classified = classify(&request.names, &tlds);
+        tracing::debug!(
+            names = request.names.len(),
+            ms = started.elapsed().as_millis(),
+            "classified the names of a decision"
+        );
         let gate = GateInput {
             kind,
             to_registrar: request.to_registrar,
@@ -285,7 +291,13 @@ impl Service {
             waiver_ref: gate.waiver_ref.as_deref(),
             created_at: now,
         };
+        let started = Instant::now();
         let id = tx.insert_action(&new, &classified.items).await?;
+        tracing::debug!(
+            action = id,
+            ms = started.elapsed().as_millis(),
+            "stored the names of a decision"
+        );
         let change = Change {
             org_id: Some(actor.org_id),
             action: "action.decide",
@@ -461,6 +473,7 @@ impl Service {
                 }
                 return Ok(());
             }
+            let started = Instant::now();
             let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
             let mut items: Vec<ActionItem> = batches.into_iter().flatten().collect();
             if undoing {
@@ -475,6 +488,12 @@ impl Service {
                 rest = after;
             }
             tx.commit().await?;
+            tracing::debug!(
+                action = id,
+                names = items.len(),
+                ms = started.elapsed().as_millis(),
+                "applied a transaction of names"
+            );
             last_commit = Instant::now();
             self.names_changed();
         }

@@ -167,13 +167,22 @@ impl Service {
             let stored = tx.dns_primary(tld_id).await?;
             if let (Some(stored), Some(tld)) = (stored, tlds.iter().find(|tld| tld.id == tld_id)) {
                 let target = primary(&tld.name, &stored)?;
+                let started = Instant::now();
                 let updates = desired(&mut tx, &names).await?;
                 drop(tx);
+                let read = started.elapsed();
                 publish(&target, &updates)
                     .await
                     .map_err(|error| ServiceError::Internal {
                         what: format!("publishing .{} failed: {error}", tld.name),
                     })?;
+                tracing::debug!(
+                    tld = %tld.name,
+                    names = names.len(),
+                    read_ms = read.as_millis(),
+                    publish_ms = (started.elapsed() - read).as_millis(),
+                    "published a round of changes"
+                );
             } else {
                 drop(tx);
             }
