@@ -11,8 +11,9 @@ use holdfast_model::{
     SourceClass, ThreatType,
 };
 use holdfast_service::{
-    ActionRequest, Case, CaseCommand, CaseFilter, CaseView, ClockView, DeskView, Evidence, Message,
-    QueuedCase, Referral, Report, ReportName, ReportReceipt, ReportRequest, ReportView, Submitter,
+    ActionRequest, Case, CaseCommand, CaseFilter, CaseView, ClockView, DeskView, Message,
+    QueuedCase, Referral, Report, ReportName, ReportReceipt, ReportRequest, ReportView, StoredFile,
+    Submitter,
 };
 use http_body_util::BodyExt;
 use jiff::Timestamp;
@@ -188,11 +189,11 @@ pub struct EvidenceOut {
     pub created_at: Timestamp,
 }
 
-impl From<Evidence> for EvidenceOut {
-    fn from(evidence: Evidence) -> EvidenceOut {
+impl From<StoredFile> for EvidenceOut {
+    fn from(evidence: StoredFile) -> EvidenceOut {
         EvidenceOut {
             id: evidence.id,
-            report_id: evidence.report_id,
+            report_id: evidence.owner_id,
             filename: evidence.filename,
             content_type: evidence.content_type,
             size: evidence.size,

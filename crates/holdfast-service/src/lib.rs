@@ -36,7 +36,7 @@ pub use error::ServiceError;
 pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
-    Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
+    Case, CaseFilter, Direction, Message, QueuedCase, Referral, Report, ReportName,
 };
 pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};

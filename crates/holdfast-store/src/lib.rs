@@ -21,8 +21,8 @@ pub use actions::{
     ItemResult, NewAction, NewItem, StateChange, TldSettings, UndoResult,
 };
 pub use cases::{
-    Case, CaseClock, CaseFilter, DeskSettings, Direction, Evidence, Message, NewMail, NewMessage,
-    NewReport, QueuedCase, Referral, Report, ReportName,
+    Case, CaseClock, CaseFilter, DeskSettings, Direction, Message, NewMail, NewMessage, NewReport,
+    QueuedCase, Referral, Report, ReportName,
 };
 pub use files::{FileOwner, NewFile, StoredFile};
 pub use registry::{Domain, NewRegistrar, Registrar};
