@@ -588,6 +588,24 @@ fn texts(value: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
+/// Whether an attachment is text to read for names: `text/plain` or `text/csv`, or a file named
+/// `.txt` or `.csv` sent as something generic.
+fn is_name_list(attachment: &Evidence) -> bool {
+    let media = attachment
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let named = attachment.filename.as_deref().is_some_and(|name| {
+        let name = name.to_ascii_lowercase();
+        name.ends_with(".txt") || name.ends_with(".csv")
+    });
+    matches!(media.as_str(), "text/plain" | "text/csv")
+        || (named && matches!(media.as_str(), "application/octet-stream" | ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,22 +640,4 @@ mod tests {
             )),
         );
     }
-}
-
-/// Whether an attachment is text to read for names: `text/plain` or `text/csv`, or a file named
-/// `.txt` or `.csv` sent as something generic.
-fn is_name_list(attachment: &Evidence) -> bool {
-    let media = attachment
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let named = attachment.filename.as_deref().is_some_and(|name| {
-        let name = name.to_ascii_lowercase();
-        name.ends_with(".txt") || name.ends_with(".csv")
-    });
-    matches!(media.as_str(), "text/plain" | "text/csv")
-        || (named && matches!(media.as_str(), "application/octet-stream" | ""))
 }
