@@ -105,7 +105,7 @@ impl AppState {
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
         srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
         srw_api::get_srw_report, srw_api::edit_srw_report, srw_api::srw_figures,
-        srw_api::add_attachment, srw_api::attachment_file,
+        srw_api::add_attachment, srw_api::attachment_file, srw_api::post_message,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -275,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/srw/figures", get(srw_api::srw_figures))
         .route("/srw/{id}/attachments", post(srw_api::add_attachment))
+        .route("/srw/{id}/messages", post(srw_api::post_message))
         .route("/srw/attachments/{id}", get(srw_api::attachment_file))
         .route("/waivers", get(srw_api::list_waivers))
         .route("/waivers/{id}", get(srw_api::get_waiver))

@@ -325,6 +325,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/srw/figures",                    [200, 200, 200, 200, 200, 200]),
         (Method::POST,   "/api/v1/srw/{srw}/attachments?filename=a.txt", [403, 201, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/srw/attachments/{srw_file}",     [200, 200, 404, 404, 404, 401]),
+        (Method::POST,   "/api/v1/srw/{srw}/messages",             [403, 409, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/waivers",                        [200, 200, 200, 200, 403, 401]),
         (Method::GET,    "/api/v1/waivers/{waiver}",               [404, 404, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
@@ -365,6 +366,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "reason": "checked by phone" })
     } else if path.ends_with("/sources") {
         json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/messages") {
+        json!({ "text": "matrix" })
     } else if path.ends_with("/report") {
         json!({ "edit": "approve" })
     } else if path.ends_with("/review") {

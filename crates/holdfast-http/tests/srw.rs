@@ -377,12 +377,29 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
                 json!({ "step": "assign_reviewer", "reviewer": "Jane Reviewer" }),
             ),
             (reviewer, json!({ "step": "confirm_incident" })),
-            (reviewer, json!({ "step": "ask_information" })),
+            (
+                reviewer,
+                json!({ "step": "ask_information", "message": "Which registrars sponsor the names?" }),
+            ),
         ] {
             let (status, body) = call(Method::POST, review.clone(), token, Some(step)).await;
             assert_eq!(status, StatusCode::OK, "{backend:?} {body}");
         }
-        let answer = json!({ "step": "answer_information" });
+        let (status, error) = call(
+            Method::POST,
+            review.clone(),
+            registry,
+            Some(json!({ "step": "answer_information" })),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "an answer says something"
+        );
+        assert_eq!(error["error"]["field"], "message");
+        let answer = json!({ "step": "answer_information",
+                             "message": "None: the names are not registered yet. <b>DGA</b>" });
         let (status, _) = call(Method::POST, review.clone(), reviewer, Some(answer.clone())).await;
         assert_eq!(
             status,
@@ -394,6 +411,44 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         let (status, answered) = call(Method::POST, review.clone(), registry, Some(answer)).await;
         assert_eq!(status, StatusCode::OK, "{answered}");
         assert_eq!(answered["state"], "information_answered");
+        let thread: Vec<(&str, &str)> = answered["thread"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["party"].as_str().unwrap(), m["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            thread,
+            [
+                ("reviewer", "Which registrars sponsor the names?"),
+                (
+                    "requester",
+                    "None: the names are not registered yet. <b>DGA</b>"
+                )
+            ]
+        );
+        let note = json!({ "text": "We will call you tomorrow." });
+        let (status, _) = call(
+            Method::POST,
+            format!("/api/v1/srw/{id}/messages"),
+            other,
+            Some(note.clone()),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "another registry is no side of it"
+        );
+        let (status, noted) = call(
+            Method::POST,
+            format!("/api/v1/srw/{id}/messages"),
+            reviewer,
+            Some(note),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(noted["thread"][2]["text"], "We will call you tomorrow.");
         for step in [
             json!({ "step": "discuss" }),
             json!({ "step": "decide", "decision": { "not_granted": { "reason": "no threat to the DNS shown" } } }),

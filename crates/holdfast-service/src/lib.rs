@@ -41,7 +41,7 @@ pub use holdfast_store::{
 pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
-pub use srw::{ReviewMarks, SrwView};
+pub use srw::{ReviewInput, ReviewMarks, SrwView};
 pub use srw_report::{AfterActionView, PublishedReport, ReportEdit};
 pub use zone::{EXPORT_TTL, ZoneImport};
 
