@@ -37,6 +37,18 @@ fn requester_kind(actor: &Actor) -> Result<RequesterKind> {
     })
 }
 
+/// The side of the waiver process `actor` is on: the reviewers, or a requesting registry's or
+/// registrar's staff; no other role takes part.
+pub(crate) fn side(actor: &Actor) -> Result<Party> {
+    if actor.role.may(Permission::ReviewWaivers) {
+        Ok(Party::Reviewer)
+    } else if actor.role.may(Permission::RequestWaivers) {
+        Ok(Party::Requester)
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
 /// The reviewers' calendar: the reviewer organisation's own, or Los Angeles time without
 /// holidays when it has set none.
 pub(crate) async fn review_calendar(tx: &mut Tx) -> Result<Calendar> {
@@ -223,11 +235,8 @@ impl Service {
 
     /// One waiver request with what it lacks (a draft) or its deadlines (submitted).
     pub async fn srw_request(&self, actor: &Actor, id: i64) -> Result<SrwView> {
-        if !(actor.role.may(Permission::RequestWaivers)
-            || actor.role.may(Permission::ReviewWaivers)
-            || actor.role == Role::Admin)
-        {
-            return Err(ServiceError::Forbidden);
+        if actor.role != Role::Admin {
+            side(actor)?;
         }
         let mut tx = self.store.read().await?;
         self.view(&mut tx, actor, id).await
@@ -254,11 +263,7 @@ impl Service {
         content: &[u8],
         now: Timestamp,
     ) -> Result<StoredFile> {
-        if !(actor.role.may(Permission::RequestWaivers)
-            || actor.role.may(Permission::ReviewWaivers))
-        {
-            return Err(ServiceError::Forbidden);
-        }
+        side(actor)?;
         let upload = Upload::new(filename, content_type, content)?;
         let mut tx = self.store.write().await?;
         let mut request = visible_request(&mut tx, actor, id).await?;
@@ -346,12 +351,7 @@ impl Service {
         text: &str,
         now: Timestamp,
     ) -> Result<SrwView> {
-        let party = if actor.role.may(Permission::ReviewWaivers) {
-            Party::Reviewer
-        } else {
-            require(actor, Permission::RequestWaivers)?;
-            Party::Requester
-        };
+        let party = side(actor)?;
         let text = thread_text("text", text)?;
         let mut tx = self.store.write().await?;
         let mut request = visible_request(&mut tx, actor, id).await?;
