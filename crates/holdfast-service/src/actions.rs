@@ -346,6 +346,21 @@ impl Service {
         Ok(tx.actions(org, limit).await?)
     }
 
+    /// Every action the actor may see that listed `name` (at most 200, newest first), with
+    /// the name's result in it: the history of a domain.
+    pub async fn name_history(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Vec<(Action, ActionItem)>> {
+        require(actor, Permission::TakeAction)?;
+        let name = DomainName::parse(name)
+            .map_err(|error| ServiceError::invalid("name", error.to_string()))?;
+        let org = (actor.role != Role::Admin).then_some(actor.org_id);
+        let mut tx = self.store.read().await?;
+        Ok(tx.actions_naming(org, name.as_str(), 200).await?)
+    }
+
     /// The names of an action with their results, `limit` at most, after sequence `after`.
     pub async fn action_items(
         &self,

@@ -682,6 +682,42 @@ impl Tx {
         Ok(actions)
     }
 
+    /// The actions (of one organisation, or of all) that listed `name`, newest first, with the
+    /// name's result in each: a domain's history. `name` is canonical (letters, digits, hyphens
+    /// and dots), so it is found in the batches' JSON text as the opening string of an item.
+    pub async fn actions_naming(
+        &mut self,
+        org_id: Option<i64>,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<(Action, ActionItem)>> {
+        let pattern = format!("%[\"{name}\",%");
+        let rows: Vec<(i64, i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT b.action_id, b.first_seq, b.items FROM action_batches b \
+             JOIN actions a ON a.id = b.action_id \
+             WHERE ($1 IS NULL OR a.org_id = $1) AND b.items LIKE $2 \
+             ORDER BY b.action_id DESC, b.first_seq LIMIT $3"
+        )
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+        let mut history = Vec::new();
+        for (action_id, first_seq, json) in rows {
+            let Some(item) = decode(first_seq, &json)?
+                .into_iter()
+                .find(|item| item.name == name)
+            else {
+                continue;
+            };
+            if let Some(action) = self.action(action_id).await? {
+                history.push((action, item));
+            }
+        }
+        Ok(history)
+    }
+
     /// The names of an action from `after_seq` on, `limit` at most.
     pub async fn action_items(
         &mut self,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 mod mail;
 mod tidy;
+mod ui;
 
 const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
 
