@@ -256,8 +256,19 @@ pub async fn submit_form(
     };
     match state.service.submit_report(submitter, request, now).await {
         Ok(receipt) if session.is_some() => {
-            axum::response::Redirect::to(&format!("/portal?filed={}", receipt.report_id))
-                .into_response()
+            // Staff entering a report for someone go to its case; everyone else to their reports.
+            let staff = session.is_some_and(|session| {
+                session
+                    .actor
+                    .role
+                    .may(holdfast_model::org::Permission::WorkCases)
+            });
+            let next = if staff {
+                format!("/desk/cases/{}", receipt.case_id)
+            } else {
+                format!("/portal?filed={}", receipt.report_id)
+            };
+            axum::response::Redirect::to(&next).into_response()
         }
         Ok(receipt) => {
             let body = format!(

@@ -1370,3 +1370,116 @@ async fn the_pages_sign_in_protect_their_forms_and_escape_what_reporters_wrote()
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(headers["location"].to_str().unwrap().starts_with("/signin"));
 }
+
+#[tokio::test]
+async fn a_registrar_answers_its_referral_in_place() {
+    use holdfast_model::{Priority, ResponsibleParty};
+    use holdfast_service::CaseCommand;
+    let app = App::new(Backend::Sqlite).await;
+    let now = Timestamp::from_second(1_795_000_000).unwrap();
+    let registry = app
+        .service
+        .authenticate(app.token(Role::RegistryStaff), now)
+        .await
+        .unwrap();
+    app.service
+        .case_step(&registry, app.case, CaseCommand::Acknowledge, now)
+        .await
+        .unwrap();
+    let assess = CaseCommand::Assess {
+        priority: Priority::Standard,
+        priority_rationale: "a phishing page".into(),
+        threat_type: ThreatType::Phishing,
+        responsible_party: ResponsibleParty::Registrar,
+        course_of_action: "refer to the registrar".into(),
+        timeline: None,
+    };
+    app.service
+        .case_step(&registry, app.case, assess, now)
+        .await
+        .unwrap();
+    let refer = ActionRequest {
+        kind: ActionKind::Refer,
+        names: vec!["example.matrix".into()],
+        reason: "please suspend".into(),
+        case_ref: None,
+        requested_by: None,
+        to_registrar: None,
+        until: None,
+        deadline: None,
+        legal_direction: None,
+    };
+    app.service
+        .decide_case_action(&registry, app.case, refer, now)
+        .await
+        .unwrap();
+
+    let cookie = format!("holdfast_session=0.{}", app.token(Role::RegistrarStaff));
+    let (status, _, html) = page(&app, Method::GET, "/registrar", Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    let marker = "action=\"/registrar/referrals/";
+    let start = html.find(marker).expect("an open referral with its form") + marker.len();
+    let id: i64 = html[start..].split('/').next().unwrap().parse().unwrap();
+    assert!(html.contains(&format!("Referral {id} (case {})", app.case)));
+    assert!(html.contains("<a href=\"/domains/example.matrix\">example.matrix</a>"));
+    assert!(
+        html.contains("Deadline</dt><dd>") && html.contains(" — in "),
+        "{html}"
+    );
+    let csrf = hidden(&html, "csrf");
+
+    let answer = format!("/registrar/referrals/{id}/answer");
+    let blank = format!("csrf={csrf}&once={}&answer=+", once(1));
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        &answer,
+        Some(&cookie),
+        Some(&blank),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!(
+            "<p class=\"error\" id=\"answer-{id}-error\">must not be empty</p>"
+        )),
+        "{html}"
+    );
+    let done = format!("csrf={csrf}&once={}&answer=Suspended+%3Cnow%3E", once(2));
+    let (status, headers, _) =
+        page(&app, Method::POST, &answer, Some(&cookie), Some(&done), "h").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/registrar?done=answered");
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        "/registrar?done=answered",
+        Some(&cookie),
+        None,
+        "h",
+    )
+    .await;
+    assert!(html.contains("Your answer is sent"));
+    assert!(html.contains("Suspended &#60;now&#62;"), "{html}");
+    assert!(
+        !html.contains(marker),
+        "nothing waits for an answer any more"
+    );
+
+    // The desk sees the answer in the case's thread.
+    let desk = format!("holdfast_session=0.{}", app.token(Role::RegistryStaff));
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        &format!("/desk/cases/{}", app.case),
+        Some(&desk),
+        None,
+        "h",
+    )
+    .await;
+    assert!(
+        html.contains(&format!("In: [case {}] Answer to referral {id}", app.case)),
+        "{html}"
+    );
+}

@@ -1,8 +1,8 @@
 // The web interface's story in a real browser (Debian's chromium, driven by playwright-core):
 // a reporter files a phishing report with two names → staff sign in, find it in the queue,
 // acknowledge, assess (a refused form first), hold one name and block the other → the Rust
-// test checks with a DNS query that the held name left the zone → the reporter sees the
-// assessment. Each step checks what the page shows and saves a screenshot.
+// test checks with a DNS query that the held name left the zone → the hold is undone and the
+// name is back → the reporter sees the assessment. Each step checks what the page shows and saves a screenshot.
 //
 // Run by crates/holdfast/tests/ui (cargo nextest) with HOLDFAST_URL, E2E_ARTIFACTS and
 // E2E_PROFILE set. It asks the Rust side for DNS checks on stdout ("DNS-CHECK name") and reads
@@ -248,9 +248,22 @@ async function main() {
     check(/hold \(applied\)/.test(domain), `the history lists the hold: ${domain}`);
     check(domain.includes('phishing kit on the name'), 'the history says why');
     await screenshot(page, 'domain');
+
+    // 10. Undo the hold from the case page: the name is back in DNS exactly as it was.
+    await page.goBack();
+    await page.waitForLoadState();
+    const holdAction = (body.match(/Action (\d+): hold/) || [])[1];
+    await page.getByLabel(`Why undo action ${holdAction}`).fill('the site was cleaned');
+    await page.getByRole('button', { name: `Undo action ${holdAction}` }).click();
+    await page.waitForLoadState();
+    body = await until(page, 'the undo finishes', (b) => /Action \d+: hold — undone/.test(b));
+    check(body.includes('1 restored'), `the undo restored the name: ${body}`);
+    const back = await askDns(held);
+    check(back === 'present', `the undone name is delegated again, the server says ${back}`);
+    await screenshot(page, 'hold-undone');
     await signOut(page);
 
-    // 10. The reporter signs in again and reads the assessment.
+    // 11. The reporter signs in again and reads the assessment.
     await signIn(page, 'reporter@demo.example');
     await page.getByRole('link', { name: 'My reports', exact: true }).click();
     await page.waitForLoadState();

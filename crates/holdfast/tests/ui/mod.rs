@@ -1,7 +1,8 @@
 //! The web interface in a real browser: `holdfast serve --demo` on free ports, then
 //! `tests/e2e/story.js` drives Debian's chromium with playwright-core through the story of
-//! issue 6 (a reporter's report, the desk's steps, a hold and a block, the reporter's answer);
-//! this side answers its DNS checks by asking the server's embedded DNS listener. Screenshots
+//! issue 6 (a reporter's report, the desk's steps, a hold and a block, the hold undone, the
+//! reporter's answer); this side answers its DNS checks by asking the server's embedded DNS
+//! listener. Screenshots
 //! land in `target/tmp/e2e-screenshots/` (the path is printed).
 
 use std::io::{BufRead, BufReader, Write};
@@ -104,9 +105,9 @@ async fn the_story_in_a_real_browser() {
         artifacts.display(),
         said.join("\n"),
     );
-    assert_eq!(dns_checks, 1, "the story asked for the DNS check");
+    assert_eq!(dns_checks, 2, "the story asked for both DNS checks");
     let screenshots = std::fs::read_dir(&artifacts).unwrap().count();
-    assert!(screenshots >= 12, "{screenshots} screenshots");
+    assert!(screenshots >= 13, "{screenshots} screenshots");
     println!(
         "the browser story passed in {:.1} s; {screenshots} screenshots in {}",
         started.elapsed().as_secs_f64(),
