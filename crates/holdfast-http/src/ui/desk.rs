@@ -302,6 +302,8 @@ pub struct ActionRow {
     pub until: String,
     pub effect: String,
     pub undoable: bool,
+    /// A delete waiting for a second approver.
+    pub approvable: bool,
     pub running: bool,
 }
 
@@ -491,6 +493,7 @@ async fn case_page_response(
             until: action.until.map(time).unwrap_or_default(),
             effect: effect_text(action),
             undoable: action.state == ActionState::Applied,
+            approvable: action.state == ActionState::Proposed,
             running: matches!(action.state, ActionState::Applying | ActionState::Undoing),
         });
     }
@@ -666,6 +669,7 @@ fn done_notice(code: &str) -> Option<Notice> {
         }
         "action" => Notice::done("The action is decided and being applied."),
         "undo" => Notice::done("The action is being undone."),
+        "approve" => Notice::done("The action is approved and being applied."),
         "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
         _ => None,
     }
@@ -955,6 +959,47 @@ pub async fn undo(
                 }
                 None => error_page(&session, &error),
             }
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `POST /desk/actions/{id}/approve`: the second approver of a delete; it is then applied.
+pub async fn approve(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::TakeAction) {
+        return *refused;
+    }
+    let case_id: Option<i64> = Fields::parse(&body).get("case").parse().ok();
+    let back = case_id.map_or_else(|| "/desk".to_owned(), |case| format!("/desk/cases/{case}"));
+    if let Err(response) = session.form(&state, &body, &back) {
+        return *response;
+    }
+    match state
+        .service
+        .approve_action(&session.actor, id, state.clock.now())
+        .await
+    {
+        Ok(_) => {
+            spawn_run(&state, id);
+            Redirect::to(&with_done(&back, "approve")).into_response()
+        }
+        Err(error @ ServiceError::Conflict { .. }) if case_id.is_some() => {
+            let notice = Notice::problem(format!("Action {id} not approved: {error}"));
+            let case = case_id.unwrap_or_default();
+            case_page_response(
+                &state,
+                &session,
+                case,
+                Default::default(),
+                notice,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(error) => error_page(&session, &error),
     }

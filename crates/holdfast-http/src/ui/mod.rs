@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/cases/{id}/steps", post(desk::step))
         .route("/desk/cases/{id}/actions", post(desk::decide))
         .route("/desk/actions/{id}/undo", post(desk::undo))
+        .route("/desk/actions/{id}/approve", post(desk::approve))
         .route("/evidence/{id}", get(desk::evidence))
         .route("/portal", get(portal::reports))
         .route("/registrar", get(registrar::referrals))

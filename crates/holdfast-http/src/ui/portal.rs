@@ -41,6 +41,7 @@ struct Portal {
 #[serde(default)]
 pub struct PortalQuery {
     filed: String,
+    done: String,
 }
 
 /// Reports shown, newest first.
