@@ -1055,6 +1055,9 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/desk/cases/{case}",              [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{other_case}/steps",  [303, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/actions",      [409, 409, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/actions/{action}",          [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/{action}/undo",     [409, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/{action}/approve",  [303, 409, 403, 403, 403, 303]),
         (Method::GET,  "/evidence/{evidence}",            [200, 200, 404, 404, 200, 303]),
@@ -1541,4 +1544,88 @@ fn the_page_matrix_covers_every_page() {
     for page in &declared {
         assert!(covered.contains(page), "{page:?} is not in the page matrix");
     }
+}
+
+#[tokio::test]
+async fn a_bulk_action_from_the_pages_shows_its_progress_and_every_name() {
+    let app = App::new(Backend::Sqlite).await;
+    let cookie = format!("holdfast_session=0.{}", app.token(Role::RegistryStaff));
+    let (_, _, html) = page(&app, Method::GET, "/desk/actions", Some(&cookie), None, "h").await;
+    let csrf = hidden(&html, "csrf");
+    let names: String = (0..2_500).map(|i| format!("dga{i}.matrix\n")).collect();
+    let encoded: String =
+        form_urlencoded::byte_serialize(format!("# the DGA's names\n{names}").as_bytes()).collect();
+
+    // A block without its end date: the error at the field, the 2,500 names kept.
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=DGA&names={encoded}",
+        once(1)
+    );
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("<p class=\"error\" id=\"until-error\">a block needs the date it lifts</p>")
+    );
+    assert!(html.contains("dga2499.matrix\n</textarea>"));
+
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=DGA&until=2030-01-31&names={encoded}",
+        once(2)
+    );
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let id: i64 = location
+        .strip_prefix("/desk/actions/")
+        .and_then(|rest| rest.split('?').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    common::settle(&app.router, app.token(Role::RegistryStaff), id, false).await;
+    let (status, _, html) = page(&app, Method::GET, &location, Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<progress max=\"2500\" value=\"2500\""),
+        "{html}"
+    );
+    assert!(html.contains("2500 of 2500 names") && html.contains("2500 applied"));
+    assert!(html.contains("<td>dga199.matrix</td>") && !html.contains("<td>dga200.matrix</td>"));
+    let next = format!("/desk/actions/{id}?after=");
+    let start = html.find(&next).expect("a link to the next names") + next.len();
+    let after: i64 = html[start..].split('"').next().unwrap().parse().unwrap();
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        &format!("{next}{after}"),
+        Some(&cookie),
+        None,
+        "h",
+    )
+    .await;
+    // Names are kept in the order given; the 201st name given is dga200.
+    assert!(
+        html.contains("<td>dga200.matrix</td><td>applied</td>"),
+        "{html}"
+    );
+    // The list shows it finished.
+    let (_, _, html) = page(&app, Method::GET, "/desk/actions", Some(&cookie), None, "h").await;
+    assert!(html.contains(&format!(
+        "<a href=\"/desk/actions/{id}\">Action {id}</a>: block"
+    )));
 }

@@ -226,7 +226,7 @@ pub struct FormState {
 }
 
 impl FormState {
-    fn refused(fields: Fields, error: &ServiceError, known: &[&str]) -> FormState {
+    pub(super) fn refused(fields: Fields, error: &ServiceError, known: &[&str]) -> FormState {
         let (field, message) = match error {
             ServiceError::Invalid { field, reason } => {
                 let base = field.split(['[', '.']).next().unwrap_or_default();
@@ -396,7 +396,7 @@ fn action_results(action: &Action) -> String {
     text
 }
 
-fn effect_text(action: &Action) -> String {
+pub(super) fn effect_text(action: &Action) -> String {
     match (action.effect_ms, action.state) {
         (Some(ms), _) => format!("visible in DNS after {}.{:03} s", ms / 1000, ms % 1000),
         (None, ActionState::Applying | ActionState::Undoing) => "being applied".to_owned(),
@@ -626,17 +626,22 @@ async fn case_page_response(
             &party_selected,
         ),
         act,
-        kinds: choices(
-            std::iter::once(("", "choose".to_owned())).chain(
-                ActionKind::ALL
-                    .iter()
-                    .map(|kind| (kind.as_str(), kind_label(*kind).to_owned())),
-            ),
-            &kind_selected,
-        ),
+        kinds: kind_choices(&kind_selected),
         close,
     };
     render(status, &page)
+}
+
+/// The actions to choose from, `selected` chosen.
+pub(super) fn kind_choices(selected: &str) -> Vec<Choice> {
+    choices(
+        std::iter::once(("", "choose".to_owned())).chain(
+            ActionKind::ALL
+                .iter()
+                .map(|kind| (kind.as_str(), kind_label(*kind).to_owned())),
+        ),
+        selected,
+    )
 }
 
 fn kind_label(kind: ActionKind) -> &'static str {
@@ -832,12 +837,19 @@ fn moment(field: &str, text: &str) -> Result<Option<Timestamp>, ServiceError> {
 }
 
 fn action_request(fields: &Fields) -> Result<ActionRequest, ServiceError> {
+    action_request_from(fields, fields.all("names"))
+}
+
+/// The decision a form describes, on `names`.
+pub(super) fn action_request_from(
+    fields: &Fields,
+    names: Vec<String>,
+) -> Result<ActionRequest, ServiceError> {
     let kind: ActionKind = pick("kind", fields.get("kind"), "an action")?;
-    let names = fields.all("names");
     if names.is_empty() {
         return Err(ServiceError::invalid(
             "names",
-            "tick at least one name to act on",
+            "give at least one name to act on",
         ));
     }
     let optional = |name: &str| {
@@ -918,6 +930,17 @@ pub async fn decide(
     }
 }
 
+/// Where an action's form came from: its case's page, or the action's own page.
+fn back_of(body: &[u8], action: i64) -> (Option<i64>, String) {
+    let raw = Fields::parse(body);
+    let case_id: Option<i64> = raw.get("case").parse().ok();
+    let back = match case_id {
+        Some(case) => format!("/desk/cases/{case}"),
+        None => format!("/desk/actions/{action}"),
+    };
+    (case_id, back)
+}
+
 /// `POST /desk/actions/{id}/undo`: undoes an applied action, back to the case it came from.
 pub async fn undo(
     State(state): State<AppState>,
@@ -928,8 +951,7 @@ pub async fn undo(
     if let Err(refused) = require(&session, Permission::TakeAction) {
         return *refused;
     }
-    let case_id: Option<i64> = Fields::parse(&body).get("case").parse().ok();
-    let back = case_id.map_or_else(|| "/desk".to_owned(), |case| format!("/desk/cases/{case}"));
+    let (case_id, back) = back_of(&body, id);
     let fields = match session.form(&state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
@@ -974,8 +996,7 @@ pub async fn approve(
     if let Err(refused) = require(&session, Permission::TakeAction) {
         return *refused;
     }
-    let case_id: Option<i64> = Fields::parse(&body).get("case").parse().ok();
-    let back = case_id.map_or_else(|| "/desk".to_owned(), |case| format!("/desk/cases/{case}"));
+    let (case_id, back) = back_of(&body, id);
     if let Err(response) = session.form(&state, &body, &back) {
         return *response;
     }

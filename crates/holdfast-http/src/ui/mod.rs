@@ -3,6 +3,7 @@
 //! Every page works without JavaScript; htmx (vendored, served from `/assets/`) only refreshes
 //! the queue. Sessions, CSRF and one-time form tokens live in `session`.
 
+mod actions;
 mod assets;
 mod desk;
 mod domain;
@@ -13,7 +14,9 @@ mod session;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -43,6 +46,13 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/cases/{id}", get(desk::case_page))
         .route("/desk/cases/{id}/steps", post(desk::step))
         .route("/desk/cases/{id}/actions", post(desk::decide))
+        .route(
+            "/desk/actions",
+            get(actions::list).post(actions::decide.layer(DefaultBodyLimit::max(
+                crate::registry_api::MAX_ACTION_BODY_BYTES,
+            ))),
+        )
+        .route("/desk/actions/{id}", get(actions::page))
         .route("/desk/actions/{id}/undo", post(desk::undo))
         .route("/desk/actions/{id}/approve", post(desk::approve))
         .route("/evidence/{id}", get(desk::evidence))
@@ -65,6 +75,7 @@ pub struct NavLink {
 const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/", "Home", None),
     ("/desk", "Queue", Some(Permission::WorkCases)),
+    ("/desk/actions", "Actions", Some(Permission::TakeAction)),
     ("/registrar", "Referrals", Some(Permission::AnswerReferrals)),
     ("/domains", "Domains", Some(Permission::OperateRegistry)),
     ("/portal", "My reports", Some(Permission::FileReports)),
