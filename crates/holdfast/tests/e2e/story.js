@@ -155,6 +155,15 @@ async function withScript(page) {
   await caseLink.click();
   await page.waitForLoadState();
   await screenshot(page, 'with-script-case');
+  // Every control of the desk's pages has a label a screen reader can read.
+  for (const where of [page.url(), `${base}/desk`, `${base}/desk/actions`, `${base}/`]) {
+    await page.goto(where);
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter((control) => control.labels.length === 0 && !control.getAttribute('aria-label'))
+        .map((control) => control.outerHTML));
+    check(unlabelled.length === 0, `unlabelled controls on ${where}: ${unlabelled.join(' ')}`);
+  }
   check(errors.length === 0, `no script errors or policy refusals in the pages: ${errors.join('\n')}`);
 }
 
