@@ -1058,6 +1058,7 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
         (Method::GET,  "/desk/actions/{action}",          [200, 200, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/blocks",                    [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/{action}/undo",     [409, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/{action}/approve",  [303, 409, 403, 403, 403, 303]),
         (Method::GET,  "/evidence/{evidence}",            [200, 200, 404, 404, 200, 303]),
@@ -1547,7 +1548,7 @@ fn the_page_matrix_covers_every_page() {
 }
 
 #[tokio::test]
-async fn a_bulk_action_from_the_pages_shows_its_progress_and_every_name() {
+async fn a_bulk_action_from_the_pages_shows_its_progress_every_name_and_the_blocks_list() {
     let app = App::new(Backend::Sqlite).await;
     let cookie = format!("holdfast_session=0.{}", app.token(Role::RegistryStaff));
     let (_, _, html) = page(&app, Method::GET, "/desk/actions", Some(&cookie), None, "h").await;
@@ -1628,4 +1629,53 @@ async fn a_bulk_action_from_the_pages_shows_its_progress_and_every_name() {
     assert!(html.contains(&format!(
         "<a href=\"/desk/actions/{id}\">Action {id}</a>: block"
     )));
+
+    // One more block that lifts in two days: the blocks list puts it first and marks it.
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=look-alike&until=2026-11-20&names=soon.matrix",
+        once(3)
+    );
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "now is 2026-11-18");
+    let soon: i64 = headers["location"].to_str().unwrap()["/desk/actions/".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    common::settle(&app.router, app.token(Role::RegistryStaff), soon, false).await;
+    let (status, _, html) = page(&app, Method::GET, "/desk/blocks", Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(
+            "<strong>2501</strong> name(s) blocked; <strong>1</strong> lift within 7 days"
+        ),
+        "{html}"
+    );
+    let first = html.find("<a href=\"/domains/soon.matrix\">").unwrap();
+    assert!(first < html.find("<a href=\"/domains/dga0.matrix\">").unwrap());
+    assert!(
+        html[first..].contains("<span class=\"badge due_soon\">lifts in 1 d"),
+        "{html}"
+    );
+    // Registrars do not see the registry's blocks.
+    let registrar = format!("holdfast_session=0.{}", app.token(Role::RegistrarStaff));
+    let (status, _, _) = page(
+        &app,
+        Method::GET,
+        "/desk/blocks",
+        Some(&registrar),
+        None,
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -17,6 +17,9 @@ use serde_json::json;
 use crate::accounts::text;
 use crate::{Change, Clock, Result, Service, ServiceError, record, require};
 
+/// Blocks that end within this span are "lifting soon" in the blocks list.
+pub const LIFTING_SOON: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// Business days a registrar gets to answer a referral when the decision gives no deadline.
 const REFERRAL_BUSINESS_DAYS: u32 = 2;
 
@@ -344,6 +347,22 @@ impl Service {
         let org = (actor.role != Role::Admin).then_some(actor.org_id);
         let mut tx = self.store.read().await?;
         Ok(tx.actions(org, limit).await?)
+    }
+
+    /// The blocks in force at `now` in the actor's TLDs (all, for admins): their number, how
+    /// many lift within [`LIFTING_SOON`], and the first `limit` by end date.
+    pub async fn blocks(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<holdfast_store::BlockList> {
+        require(actor, Permission::TakeAction)?;
+        crate::audit::check_limit(limit)?;
+        let org = (actor.role != Role::Admin).then_some(actor.org_id);
+        let soon = now.saturating_add(LIFTING_SOON).unwrap_or(now);
+        let mut tx = self.store.read().await?;
+        Ok(tx.blocks_in_force(org, now, soon, limit).await?)
     }
 
     /// Every action the actor may see that listed `name` (at most 200, newest first), with

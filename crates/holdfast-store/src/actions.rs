@@ -1149,7 +1149,80 @@ pub struct ActiveBlock {
     pub action_id: Option<i64>,
 }
 
+/// A block in force, as the blocks list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBlock {
+    pub name: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub action_id: Option<i64>,
+}
+
+/// The blocks in force: how many, how many lift by a time, and the first of them by end date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockList {
+    pub total: i64,
+    pub lifting_soon: i64,
+    pub first: Vec<ListedBlock>,
+}
+
 impl Tx {
+    /// The blocks in force at `now` in the TLDs of `org_id` (all, when `None`): their number,
+    /// how many lift before `soon`, and the first `limit` by end date.
+    pub async fn blocks_in_force(
+        &mut self,
+        org_id: Option<i64>,
+        now: Timestamp,
+        soon: Timestamp,
+        limit: i64,
+    ) -> Result<BlockList> {
+        let (total, lifting_soon): (i64, i64) = on!(self, |conn| sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN b.ends_at <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM blocks b JOIN tlds t ON t.id = b.tld_id \
+             WHERE ($1 IS NULL OR t.org_id = $1) AND b.lifted_at IS NULL AND b.ends_at > $2"
+        )
+        .bind(org_id)
+        .bind(micros(now))
+        .bind(micros(soon))
+        .fetch_one(conn)
+        .await)?;
+        let rows: Vec<(String, String, String, i64, i64, Option<i64>)> =
+            on!(self, |conn| sqlx::query_as(
+                "SELECT b.name, b.reason, b.requested_by, b.starts_at, b.ends_at, b.action_id \
+                 FROM blocks b JOIN tlds t ON t.id = b.tld_id \
+                 WHERE ($1 IS NULL OR t.org_id = $1) AND b.lifted_at IS NULL AND b.ends_at > $2 \
+                 ORDER BY b.ends_at, b.name LIMIT $3"
+            )
+            .bind(org_id)
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        let first = rows
+            .into_iter()
+            .map(
+                |(name, reason, requested_by, starts_at, ends_at, action_id)| {
+                    Ok(ListedBlock {
+                        name,
+                        reason,
+                        requested_by,
+                        starts_at: timestamp("block starts_at", starts_at)?,
+                        ends_at: timestamp("block ends_at", ends_at)?,
+                        action_id,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BlockList {
+            total,
+            lifting_soon,
+            first,
+        })
+    }
+
     /// The block on `name` in force at `now`, if any.
     pub async fn active_block(
         &mut self,

@@ -5,6 +5,7 @@
 
 mod actions;
 mod assets;
+mod blocks;
 mod desk;
 mod domain;
 mod format;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             ))),
         )
         .route("/desk/actions/{id}", get(actions::page))
+        .route("/desk/blocks", get(blocks::list))
         .route("/desk/actions/{id}/undo", post(desk::undo))
         .route("/desk/actions/{id}/approve", post(desk::approve))
         .route("/evidence/{id}", get(desk::evidence))
@@ -76,6 +78,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/", "Home", None),
     ("/desk", "Queue", Some(Permission::WorkCases)),
     ("/desk/actions", "Actions", Some(Permission::TakeAction)),
+    ("/desk/blocks", "Blocks", Some(Permission::TakeAction)),
     ("/registrar", "Referrals", Some(Permission::AnswerReferrals)),
     ("/domains", "Domains", Some(Permission::OperateRegistry)),
     ("/portal", "My reports", Some(Permission::FileReports)),
