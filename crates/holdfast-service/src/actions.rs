@@ -399,9 +399,29 @@ impl Service {
     /// has its result. Safe to call again after a
     /// stop, and while another call runs: a second runner of the same action returns at once.
     pub async fn run_action(&self, id: i64, clock: &dyn Clock) -> Result<()> {
-        let Some(_running) = self.running.claim(id) else {
-            return Ok(());
-        };
+        loop {
+            let Some(claim) = self.running.claim(id) else {
+                return Ok(());
+            };
+            self.run_claimed(id, clock).await?;
+            drop(claim);
+            // A step taken while this runner held the claim (an undo decided as the apply
+            // finished, while its effect was being measured) found the claim taken and left the
+            // work here: look again now that the claim is free.
+            let mut tx = self.store.read().await?;
+            let state = tx
+                .action_without_counts(id)
+                .await?
+                .map(|action| action.state);
+            drop(tx);
+            if !matches!(state, Some(ActionState::Applying | ActionState::Undoing)) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Applies or undoes action `id` until every name has its result; the caller holds its claim.
+    async fn run_claimed(&self, id: i64, clock: &dyn Clock) -> Result<()> {
         let mut last_commit = Instant::now();
         loop {
             let now = clock.now();
