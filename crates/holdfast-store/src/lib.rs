@@ -17,8 +17,8 @@ pub mod testing;
 
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
 pub use actions::{
-    Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockOrigin, DnsChange, DnsPrimary,
-    ItemResult, NewAction, NewItem, StateChange, TldSettings, UndoResult,
+    Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockList, BlockOrigin, DnsChange,
+    DnsPrimary, ItemResult, ListedBlock, NewAction, NewItem, StateChange, TldSettings, UndoResult,
 };
 pub use cases::{
     Case, CaseClock, CaseFilter, DeskSettings, Direction, Message, NewMail, NewMessage, NewReport,
