@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use holdfast_model::{
     ActionKind, Calendar, CaseState, ClockStanding, ClockTargets, Priority, ResponsibleParty,
@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error, download, read_upload};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Uploaded, body_read_error, download};
 use crate::limit::ClientAddr;
 use crate::registry_api::{ActionOut, spawn_run};
 
@@ -843,22 +843,16 @@ pub async fn add_evidence(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<EvidenceQuery>,
-    headers: HeaderMap,
-    body: Body,
+    file: Uploaded,
 ) -> Result<(StatusCode, Json<EvidenceOut>), ApiError> {
-    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/octet-stream");
     let evidence = state
         .service
         .add_evidence(
             &actor,
             id,
             &query.filename,
-            content_type,
-            &content,
+            &file.content_type,
+            &file.content,
             state.clock.now(),
         )
         .await?;

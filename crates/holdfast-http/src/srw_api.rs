@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, download, read_upload};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Uploaded, download};
 
 /// A deadline of a review.
 #[derive(Debug, Serialize, ToSchema)]
@@ -610,22 +610,16 @@ pub async fn add_attachment(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<AttachmentQuery>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
+    file: Uploaded,
 ) -> Result<(StatusCode, Json<AttachmentOut>), ApiError> {
-    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/octet-stream");
     let file = state
         .service
         .add_srw_attachment(
             &actor,
             id,
             &query.filename,
-            content_type,
-            &content,
+            &file.content_type,
+            &file.content,
             state.clock.now(),
         )
         .await?;
