@@ -1141,6 +1141,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::POST, "/registrar/referrals/{referral}/answer", [403, 403, 404, 403, 403, 303]),
         (Method::GET,  "/domains",                        [200, 200, 200, 403, 403, 303]),
         (Method::GET,  "/domains/{domain}",               [200, 200, 200, 403, 403, 303]),
+        (Method::GET,  "/waivers",                        [200, 200, 200, 200, 403, 303]),
+        (Method::GET,  "/waivers/{srw}",                  [200, 200, 404, 404, 403, 303]),
         (Method::GET,  "/report",                         [200, 200, 200, 200, 200, 200]),
         (Method::POST, "/signout",                        [303, 303, 303, 303, 303, 303]),
     ]
@@ -1159,7 +1161,8 @@ async fn every_role_gets_exactly_its_answer_from_every_page() {
                 .replace("{case}", &app.case.to_string())
                 .replace("{other_case}", &app.other_case.to_string())
                 .replace("{action}", &app.action.to_string())
-                .replace("{evidence}", &app.evidence.to_string());
+                .replace("{evidence}", &app.evidence.to_string())
+                .replace("{srw}", &app.srw.to_string());
             let callers: Vec<Option<String>> = Role::ALL
                 .into_iter()
                 .map(|role| Some(format!("holdfast_session=0.{}", app.token(role))))

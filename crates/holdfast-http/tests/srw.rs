@@ -449,6 +449,37 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(noted["thread"][2]["text"], "We will call you tomorrow.");
+        // The same in the browser: the reviewers' queue and the request's page, text escaped.
+        let page = |path: String, who: usize| {
+            let request = Request::get(path)
+                .header(
+                    "cookie",
+                    format!("holdfast_session=0.{}", world.tokens[who]),
+                )
+                .body(Body::empty())
+                .unwrap();
+            let router = world.router.clone();
+            async move { common::send(&router, request).await }
+        };
+        let (status, queue) = page("/waivers".into(), REVIEWER).await;
+        assert_eq!(status, StatusCode::OK);
+        let queue = queue.as_str().unwrap();
+        assert!(
+            queue.contains(&format!("href=\"/waivers/{id}\"")),
+            "{queue}"
+        );
+        let (status, shown) = page(format!("/waivers/{id}"), REGISTRY).await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = shown.as_str().unwrap();
+        assert!(
+            shown.contains("Which registrars sponsor the names?"),
+            "{shown}"
+        );
+        assert!(!shown.contains("<b>DGA"), "{shown}");
+        assert!(shown.contains("&#60;b&#62;DGA"), "{shown}");
+        assert!(shown.contains("court-order.pdf"), "{shown}");
+        let (status, _) = page(format!("/waivers/{id}"), OTHER).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         for step in [
             json!({ "step": "discuss" }),
             json!({ "step": "decide", "decision": { "not_granted": { "reason": "no threat to the DNS shown" } } }),

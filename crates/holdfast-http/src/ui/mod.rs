@@ -12,6 +12,7 @@ mod format;
 mod portal;
 mod registrar;
 mod session;
+mod srw;
 
 use askama::Template;
 use axum::Router;
@@ -63,6 +64,8 @@ pub fn routes() -> Router<AppState> {
         .route("/registrar/referrals/{id}/answer", post(registrar::answer))
         .route("/domains", get(domain::lookup))
         .route("/domains/{name}", get(domain::page))
+        .route("/waivers", get(srw::list))
+        .route("/waivers/{id}", get(srw::page))
 }
 
 /// A link of the main navigation.
@@ -81,6 +84,12 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/desk/blocks", "Blocks", Some(Permission::TakeAction)),
     ("/registrar", "Referrals", Some(Permission::AnswerReferrals)),
     ("/domains", "Domains", Some(Permission::OperateRegistry)),
+    ("/waivers", "Waivers", Some(Permission::RequestWaivers)),
+    (
+        "/waivers",
+        "Waiver reviews",
+        Some(Permission::ReviewWaivers),
+    ),
     ("/portal", "My reports", Some(Permission::FileReports)),
     ("/report", "Report abuse", Some(Permission::FileReports)),
 ];

@@ -1,0 +1,250 @@
+//! The waiver process in the browser, read-only for now: the requests a side may see (for the
+//! reviewers, the queue with each business-day clock, nearest deadline first, breaches marked)
+//! and one request with its deadlines, thread, files and the waivers its decision issued.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use holdfast_service::SrwView;
+use jiff::Timestamp;
+
+use super::format::{countdown, time, words};
+use super::{Chrome, Session, error_page, render};
+use crate::AppState;
+
+/// One clock of a request's review.
+pub struct ClockRow {
+    pub clock: String,
+    pub due: String,
+    pub countdown: String,
+    pub done: bool,
+    pub breached: bool,
+    pub reminded: bool,
+}
+
+/// A request in a list.
+pub struct RequestRow {
+    pub id: i64,
+    pub state: String,
+    pub tlds: String,
+    pub missing: usize,
+    pub next: Option<ClockRow>,
+    pub breaches: usize,
+}
+
+#[derive(Template)]
+#[template(path = "waivers.html")]
+struct Requests {
+    chrome: Chrome,
+    rows: Vec<RequestRow>,
+}
+
+/// A message of the thread.
+pub struct MessageRow {
+    pub at: String,
+    pub party: String,
+    pub author: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "waiver_request.html")]
+struct RequestPage {
+    chrome: Chrome,
+    id: i64,
+    state: String,
+    requester: String,
+    facts: Vec<(&'static str, String)>,
+    missing: Vec<String>,
+    clocks: Vec<ClockRow>,
+    thread: Vec<MessageRow>,
+    files: Vec<(String, String, String)>,
+    waivers: Vec<(i64, u32, String)>,
+    decision: String,
+}
+
+fn state_of(view: &SrwView) -> String {
+    view.record
+        .review
+        .as_ref()
+        .map_or("draft".to_owned(), |review| words(review.state.as_str()))
+}
+
+fn clocks(view: &SrwView, now: Timestamp) -> Vec<ClockRow> {
+    let review = view.record.review.as_ref();
+    view.deadlines
+        .iter()
+        .map(|(clock, deadline)| {
+            let marks = view.record.marks.get(clock).copied().unwrap_or_default();
+            let done = review.is_some_and(|review| review.done_at(*clock).is_some());
+            ClockRow {
+                clock: words(clock.as_str()),
+                due: time(deadline.due),
+                countdown: countdown(deadline.due, now),
+                done,
+                breached: marks.breached_at.is_some() || (!done && deadline.due < now),
+                reminded: marks.reminded_at.is_some(),
+            }
+        })
+        .collect()
+}
+
+fn tlds(view: &SrwView) -> String {
+    let tlds = match &view.record.submitted {
+        Some(submitted) => &submitted.tlds,
+        None => &view.record.draft.tlds,
+    };
+    tlds.iter()
+        .map(|tld| format!(".{}", tld.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `GET /waivers`: the requests the signed-in side may see, those with the nearest open
+/// deadline first.
+pub async fn list(State(state): State<AppState>, session: Session) -> Response {
+    let now = state.clock.now();
+    let views = match state.service.srw_requests(&session.actor).await {
+        Ok(views) => views,
+        Err(error) => return error_page(&session, &error),
+    };
+    let mut rows: Vec<(Option<Timestamp>, RequestRow)> = views
+        .iter()
+        .map(|view| {
+            let decided = view
+                .record
+                .review
+                .as_ref()
+                .is_some_and(|review| review.decided_at.is_some());
+            let open: Vec<(Timestamp, ClockRow)> = view
+                .deadlines
+                .iter()
+                .map(|(_, deadline)| deadline.due)
+                .zip(clocks(view, now))
+                .filter(|(_, row)| !row.done && !decided)
+                .collect();
+            let breaches = view
+                .record
+                .marks
+                .values()
+                .filter(|marks| marks.breached_at.is_some())
+                .count();
+            let next = open.into_iter().min_by_key(|(due, _)| *due);
+            let row = RequestRow {
+                id: view.record.id,
+                state: state_of(view),
+                tlds: tlds(view),
+                missing: view.missing.len(),
+                breaches,
+                next: next.as_ref().map(|(_, row)| ClockRow {
+                    clock: row.clock.clone(),
+                    due: row.due.clone(),
+                    countdown: row.countdown.clone(),
+                    done: row.done,
+                    breached: row.breached,
+                    reminded: row.reminded,
+                }),
+            };
+            (next.map(|(due, _)| due), row)
+        })
+        .collect();
+    rows.sort_by_key(|(due, row)| (due.is_none(), *due, std::cmp::Reverse(row.id)));
+    render(
+        StatusCode::OK,
+        &Requests {
+            chrome: Chrome::new(&session, "Waiver requests", "/waivers"),
+            rows: rows.into_iter().map(|(_, row)| row).collect(),
+        },
+    )
+}
+
+/// `GET /waivers/{id}`: one request as its reader may see it.
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    let now = state.clock.now();
+    let view = match state.service.srw_request(&session.actor, id).await {
+        Ok(view) => view,
+        Err(error) => return error_page(&session, &error),
+    };
+    let record = &view.record;
+    let draft = &record.draft;
+    let mut facts = vec![
+        ("TLDs", tlds(&view)),
+        (
+            "Incident",
+            draft
+                .incident_type
+                .map(|incident| words(incident.as_str()))
+                .unwrap_or_default(),
+        ),
+        ("Description", draft.description.clone().unwrap_or_default()),
+        ("Response", draft.response.clone().unwrap_or_default()),
+    ];
+    if let Some(submitted) = &record.submitted {
+        facts.push(("Names", submitted.names.count().to_string()));
+        facts.push((
+            "Action already taken",
+            if submitted.retroactive { "yes" } else { "no" }.to_owned(),
+        ));
+        facts.push(("Submitted", time(submitted.submitted_at)));
+    }
+    if let Some(reviewer) = record.review.as_ref().and_then(|r| r.reviewer.clone()) {
+        facts.push(("Reviewer", reviewer));
+    }
+    let decision = record
+        .review
+        .as_ref()
+        .and_then(|review| review.decision.as_ref())
+        .map(|decision| words(decision.outcome().as_str()))
+        .unwrap_or_default();
+    let page = RequestPage {
+        chrome: Chrome::new(&session, format!("Waiver request {id}"), "/waivers"),
+        id,
+        state: state_of(&view),
+        requester: words(record.requester.as_str()),
+        facts,
+        missing: view.missing.iter().map(|m| (*m).to_owned()).collect(),
+        clocks: clocks(&view, now),
+        thread: record
+            .thread
+            .iter()
+            .map(|message| MessageRow {
+                at: time(message.at),
+                party: message.party.as_str().to_owned(),
+                author: message.author.clone(),
+                text: message.text.clone(),
+            })
+            .collect(),
+        files: view
+            .files
+            .iter()
+            .map(|file| {
+                (
+                    file.filename.clone(),
+                    file.size.to_string(),
+                    file.sha256.clone(),
+                )
+            })
+            .collect(),
+        waivers: view
+            .issued
+            .iter()
+            .map(|record| {
+                let tlds = record
+                    .waiver
+                    .terms
+                    .tlds
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>();
+                (record.waiver.id, record.waiver.version, tlds.join(", "))
+            })
+            .collect(),
+        decision,
+    };
+    render(StatusCode::OK, &page)
+}
