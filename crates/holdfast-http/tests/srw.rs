@@ -480,6 +480,56 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         assert!(shown.contains("court-order.pdf"), "{shown}");
         let (status, _) = page(format!("/waivers/{id}"), OTHER).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        // A review step taken in the page: refused without its question (the field says why,
+        // what was typed stays), then asked; the requester answers in the same thread.
+        let post = |who: usize, fields: String| {
+            let router = world.router.clone();
+            let cookie = format!("holdfast_session=0.{}", world.tokens[who]);
+            let path = format!("/waivers/{id}");
+            async move {
+                let form = Request::get(&path)
+                    .header("cookie", &cookie)
+                    .body(Body::empty())
+                    .unwrap();
+                let (_, html) = common::send(&router, form).await;
+                let html = html.as_str().unwrap().to_owned();
+                let hidden = |name: &str| {
+                    let marker = format!("name=\"{name}\" value=\"");
+                    let start = html.find(&marker).unwrap() + marker.len();
+                    html[start..start + html[start..].find('"').unwrap()].to_owned()
+                };
+                let body = format!("csrf={}&once={}&{fields}", hidden("csrf"), hidden("once"));
+                let request = Request::post(format!("{path}/review"))
+                    .header("cookie", &cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap();
+                common::send(&router, request).await
+            }
+        };
+        let (status, refused) = post(REVIEWER, "step=ask_information&reviewer=kept".into()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = refused.as_str().unwrap();
+        assert!(refused.contains("id=\"message-error\""), "{refused}");
+        assert!(refused.contains("value=\"kept\""), "{refused}");
+        let (status, _) = post(
+            REVIEWER,
+            "step=ask_information&message=Since+when+does+the+DGA+run%3F".into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _) = post(
+            REGISTRY,
+            "step=answer_information&message=Since+1+December".into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, shown) = page(format!("/waivers/{id}"), REVIEWER).await;
+        let shown = shown.as_str().unwrap();
+        assert!(
+            shown.contains("Since when does the DGA run?") && shown.contains("Since 1 December"),
+            "{shown}"
+        );
         for step in [
             json!({ "step": "discuss" }),
             json!({ "step": "decide", "decision": { "not_granted": { "reason": "no threat to the DNS shown" } } }),

@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/domains/{name}", get(domain::page))
         .route("/waivers", get(srw::list))
         .route("/waivers/{id}", get(srw::page))
+        .route("/waivers/{id}/review", post(srw::review))
 }
 
 /// A link of the main navigation.

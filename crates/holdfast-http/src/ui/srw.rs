@@ -1,16 +1,23 @@
-//! The waiver process in the browser, read-only for now: the requests a side may see (for the
-//! reviewers, the queue with each business-day clock, nearest deadline first, breaches marked)
-//! and one request with its deadlines, thread, files and the waivers its decision issued.
+//! The waiver process in the browser: the requests a side may see (for the reviewers, the queue
+//! with each business-day clock, nearest deadline first, breaches marked), one request with its
+//! deadlines, thread, files and the waivers its decision issued, and its review steps (the
+//! reviewers' steps and decision, the requester's answer) taken in place.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use holdfast_service::SrwView;
+use axum::response::{IntoResponse, Redirect, Response};
+use holdfast_model::org::Permission;
+use holdfast_model::srw::{Decision, ReviewCommand, WaiverTerms};
+use holdfast_service::{ReviewInput, ServiceError, SrwView};
 use jiff::Timestamp;
+use serde::Deserialize;
 
+use super::desk::FormState;
 use super::format::{countdown, time, words};
-use super::{Chrome, Session, error_page, render};
+use super::session::{Fields, with_done};
+use super::{Chrome, Notice, Session, error_page, render};
 use crate::AppState;
 
 /// One clock of a request's review.
@@ -62,7 +69,22 @@ struct RequestPage {
     files: Vec<(String, String, String)>,
     waivers: Vec<(i64, u32, String)>,
     decision: String,
+    /// Whether the reader takes the reviewers' steps, or answers as the requester.
+    reviewer: bool,
+    answers: bool,
+    form: FormState,
 }
+
+/// The fields of the review form, where an error can be shown.
+const REVIEW_FIELDS: &[&str] = &[
+    "step",
+    "reviewer",
+    "message",
+    "decision",
+    "waiver_id",
+    "reason",
+    "terms",
+];
 
 fn state_of(view: &SrwView) -> String {
     view.record
@@ -159,16 +181,47 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     )
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
 /// `GET /waivers/{id}`: one request as its reader may see it.
 pub async fn page(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<i64>,
+    Query(query): Query<DoneQuery>,
+) -> Response {
+    let notice = match query.done.as_str() {
+        "step" => Notice::done("Done: the review step is recorded."),
+        "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
+        _ => None,
+    };
+    request_page(
+        &state,
+        &session,
+        id,
+        FormState::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn request_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: FormState,
+    notice: Option<Notice>,
+    status: StatusCode,
 ) -> Response {
     let now = state.clock.now();
     let view = match state.service.srw_request(&session.actor, id).await {
         Ok(view) => view,
-        Err(error) => return error_page(&session, &error),
+        Err(error) => return error_page(session, &error),
     };
     let record = &view.record;
     let draft = &record.draft;
@@ -195,14 +248,20 @@ pub async fn page(
     if let Some(reviewer) = record.review.as_ref().and_then(|r| r.reviewer.clone()) {
         facts.push(("Reviewer", reviewer));
     }
+    let open = record
+        .review
+        .as_ref()
+        .is_some_and(|review| review.decided_at.is_none());
     let decision = record
         .review
         .as_ref()
         .and_then(|review| review.decision.as_ref())
         .map(|decision| words(decision.outcome().as_str()))
         .unwrap_or_default();
+    let role = session.actor.role;
     let page = RequestPage {
-        chrome: Chrome::new(&session, format!("Waiver request {id}"), "/waivers"),
+        chrome: Chrome::new(session, format!("Waiver request {id}"), "/waivers")
+            .with_notice(notice),
         id,
         state: state_of(&view),
         requester: words(record.requester.as_str()),
@@ -245,6 +304,103 @@ pub async fn page(
             })
             .collect(),
         decision,
+        reviewer: open && role.may(Permission::ReviewWaivers),
+        answers: open
+            && role.may(Permission::RequestWaivers)
+            && record.org_id == session.actor.org_id,
+        form,
     };
-    render(StatusCode::OK, &page)
+    render(status, &page)
+}
+
+/// The review step a form describes, or the field at fault.
+fn review_input(fields: &Fields) -> Result<ReviewInput, ServiceError> {
+    let text = |name: &str| {
+        let value = fields.get(name).trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let waiver_id = || {
+        fields
+            .get("waiver_id")
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ServiceError::invalid("waiver_id", "give the waiver's number"))
+    };
+    let command = match fields.get("step") {
+        "assign_reviewer" => ReviewCommand::AssignReviewer(text("reviewer").unwrap_or_default()),
+        "confirm_incident" => ReviewCommand::ConfirmIncident,
+        "ask_information" => ReviewCommand::AskInformation,
+        "answer_information" => ReviewCommand::AnswerInformation,
+        "discuss" => ReviewCommand::Discuss,
+        "decide" => ReviewCommand::Decide(match fields.get("decision") {
+            "new_waiver" => Decision::NewWaiver,
+            "updated_waiver" => Decision::UpdatedWaiver {
+                waiver_id: waiver_id()?,
+            },
+            "in_scope_of_existing" => Decision::InScopeOfExisting {
+                waiver_id: waiver_id()?,
+            },
+            "not_granted" => Decision::NotGranted {
+                reason: text("reason").unwrap_or_default(),
+            },
+            _ => return Err(ServiceError::invalid("decision", "choose the answer")),
+        }),
+        _ => return Err(ServiceError::invalid("step", "choose a step")),
+    };
+    let terms = text("terms")
+        .map(|json| {
+            serde_json::from_str::<WaiverTerms>(&json).map_err(|error| {
+                ServiceError::invalid("terms", format!("not valid terms: {error}"))
+            })
+        })
+        .transpose()?;
+    Ok(ReviewInput {
+        command,
+        terms,
+        message: text("message"),
+    })
+}
+
+/// `POST /waivers/{id}/review`: a review step through the same service call as the API.
+pub async fn review(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let role = session.actor.role;
+    if !(role.may(Permission::ReviewWaivers) || role.may(Permission::RequestWaivers)) {
+        return error_page(&session, &ServiceError::Forbidden);
+    }
+    let back = format!("/waivers/{id}");
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let result = match review_input(&fields) {
+        Ok(input) => {
+            state
+                .service
+                .review_srw(&session.actor, id, input, state.clock.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(_) => Redirect::to(&with_done(&back, "step")).into_response(),
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let form = FormState::refused(fields, &error, REVIEW_FIELDS);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            request_page(&state, &session, id, form, None, status).await
+        }
+        Err(error @ ServiceError::Conflict { .. }) => {
+            let notice = Notice::problem(format!("Not done: {error}"));
+            let form = FormState {
+                fields,
+                error: None,
+            };
+            request_page(&state, &session, id, form, notice, StatusCode::CONFLICT).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
 }
