@@ -1144,6 +1144,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/waivers",                        [200, 200, 200, 200, 403, 303]),
         (Method::GET,  "/waivers/{srw}",                  [200, 200, 404, 404, 403, 303]),
         (Method::POST, "/waivers/{srw}/review",           [403, 422, 404, 404, 403, 303]),
+        (Method::GET,  "/waivers/{srw}/report",           [403, 200, 404, 404, 403, 303]),
+        (Method::POST, "/waivers/{srw}/report",           [403, 422, 404, 404, 403, 303]),
         (Method::GET,  "/report",                         [200, 200, 200, 200, 200, 200]),
         (Method::POST, "/signout",                        [303, 303, 303, 303, 303, 303]),
     ]

@@ -128,6 +128,40 @@ impl World {
         (status, content_type, bytes.to_vec())
     }
 
+    /// A page of the web interface as `who` sees it: status and HTML.
+    async fn page(&self, path: &str, who: usize) -> (StatusCode, Value) {
+        let request = Request::get(path)
+            .header("cookie", format!("holdfast_session=0.{}", self.tokens[who]))
+            .body(Body::empty())
+            .unwrap();
+        common::send(&self.router, request).await
+    }
+
+    /// Sends a form of the page at `page` to `action` as `who`, with the page's CSRF and
+    /// one-time tokens and `fields` (URL-encoded).
+    async fn submit_form(
+        &self,
+        who: usize,
+        page: &str,
+        action: &str,
+        fields: &str,
+    ) -> (StatusCode, Value) {
+        let (_, html) = self.page(page, who).await;
+        let html = html.as_str().unwrap().to_owned();
+        let hidden = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html.find(&marker).unwrap() + marker.len();
+            html[start..start + html[start..].find('"').unwrap()].to_owned()
+        };
+        let body = format!("csrf={}&once={}&{fields}", hidden("csrf"), hidden("once"));
+        let request = Request::post(action)
+            .header("cookie", format!("holdfast_session=0.{}", self.tokens[who]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        common::send(&self.router, request).await
+    }
+
     fn set_now(&self, at: Timestamp) {
         *self.clock.0.lock().unwrap() = at;
     }
@@ -450,17 +484,8 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         assert_eq!(status, StatusCode::OK);
         assert_eq!(noted["thread"][2]["text"], "We will call you tomorrow.");
         // The same in the browser: the reviewers' queue and the request's page, text escaped.
-        let page = |path: String, who: usize| {
-            let request = Request::get(path)
-                .header(
-                    "cookie",
-                    format!("holdfast_session=0.{}", world.tokens[who]),
-                )
-                .body(Body::empty())
-                .unwrap();
-            let router = world.router.clone();
-            async move { common::send(&router, request).await }
-        };
+        let world = &world;
+        let page = |path: String, who: usize| async move { world.page(&path, who).await };
         let (status, queue) = page("/waivers".into(), REVIEWER).await;
         assert_eq!(status, StatusCode::OK);
         let queue = queue.as_str().unwrap();
@@ -482,30 +507,11 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         assert_eq!(status, StatusCode::NOT_FOUND);
         // A review step taken in the page: refused without its question (the field says why,
         // what was typed stays), then asked; the requester answers in the same thread.
-        let post = |who: usize, fields: String| {
-            let router = world.router.clone();
-            let cookie = format!("holdfast_session=0.{}", world.tokens[who]);
+        let post = |who: usize, fields: String| async move {
             let path = format!("/waivers/{id}");
-            async move {
-                let form = Request::get(&path)
-                    .header("cookie", &cookie)
-                    .body(Body::empty())
-                    .unwrap();
-                let (_, html) = common::send(&router, form).await;
-                let html = html.as_str().unwrap().to_owned();
-                let hidden = |name: &str| {
-                    let marker = format!("name=\"{name}\" value=\"");
-                    let start = html.find(&marker).unwrap() + marker.len();
-                    html[start..start + html[start..].find('"').unwrap()].to_owned()
-                };
-                let body = format!("csrf={}&once={}&{fields}", hidden("csrf"), hidden("once"));
-                let request = Request::post(format!("{path}/review"))
-                    .header("cookie", &cookie)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .unwrap();
-                common::send(&router, request).await
-            }
+            world
+                .submit_form(who, &path, &format!("{path}/review"), &fields)
+                .await
         };
         let (status, refused) = post(REVIEWER, "step=ask_information&reviewer=kept".into()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -848,6 +854,31 @@ async fn the_after_action_report_is_published_only_as_its_approved_redacted_text
             "{} pixels, {dark} dark",
             pixels.len()
         );
+
+        // The editor in the browser: the sides see the passage they marked, the preview does
+        // not; a passage that is not there is refused at its field with the input kept.
+        let editor = format!("/waivers/{id}/report");
+        let (status, shown) = w.page(&editor, REVIEWER).await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = shown.as_str().unwrap();
+        let preview = &shown[shown.find("Preview of the published text").unwrap()..];
+        assert!(
+            preview.contains("[redacted]") && !preview.contains("Jane Doe"),
+            "{preview}"
+        );
+        assert!(shown.contains("personal data of an informant"), "{shown}");
+        let (status, refused) = w
+            .submit_form(
+                REGISTRY,
+                &editor,
+                &editor,
+                "edit=redact&section=outcome&passage=nowhere&reason=x",
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = refused.as_str().unwrap();
+        assert!(refused.contains("id=\"passage-error\"") && refused.contains("value=\"nowhere\""));
+        assert_eq!(w.page(&editor, OTHER).await.0, StatusCode::NOT_FOUND);
 
         // Any change withdraws both approvals and the publication with them.
         edit(

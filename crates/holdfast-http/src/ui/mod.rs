@@ -67,6 +67,10 @@ pub fn routes() -> Router<AppState> {
         .route("/waivers", get(srw::list))
         .route("/waivers/{id}", get(srw::page))
         .route("/waivers/{id}/review", post(srw::review))
+        .route(
+            "/waivers/{id}/report",
+            get(srw::report).post(srw::edit_report),
+        )
 }
 
 /// A link of the main navigation.

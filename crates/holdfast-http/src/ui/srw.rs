@@ -9,8 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use holdfast_model::org::Permission;
-use holdfast_model::srw::{Decision, ReviewCommand, WaiverTerms};
-use holdfast_service::{ReviewInput, ServiceError, SrwView};
+use holdfast_model::srw::{Decision, Party, ReviewCommand, Section, WaiverTerms};
+use holdfast_service::{ReportEdit, ReviewInput, ServiceError, SrwView};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -400,6 +400,173 @@ pub async fn review(
                 error: None,
             };
             request_page(&state, &session, id, form, notice, StatusCode::CONFLICT).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// The after-action report's editor: each section, the passages marked, the published preview.
+#[derive(Template)]
+#[template(path = "waiver_report.html")]
+struct ReportPage {
+    chrome: Chrome,
+    id: i64,
+    sections: Vec<(&'static str, String)>,
+    redactions: Vec<(usize, String, String, String, String)>,
+    approved_by: Vec<&'static str>,
+    preview: String,
+    published: bool,
+    form: FormState,
+}
+
+const REPORT_FIELDS: &[&str] = &["section", "text", "passage", "reason", "index"];
+
+async fn report_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: FormState,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    let view = match state.service.srw_report(&session.actor, id).await {
+        Ok(view) => view,
+        Err(error) => return error_page(session, &error),
+    };
+    let report = &view.report;
+    let page = ReportPage {
+        chrome: Chrome::new(
+            session,
+            format!("After-action report, request {id}"),
+            "/waivers",
+        )
+        .with_notice(notice),
+        id,
+        sections: Section::ALL
+            .iter()
+            .map(|section| (section.as_str(), report.section(*section).to_owned()))
+            .collect(),
+        redactions: report
+            .redactions()
+            .iter()
+            .enumerate()
+            .map(|(index, r)| {
+                let passage = report
+                    .section(r.section)
+                    .get(r.range.clone())
+                    .unwrap_or_default()
+                    .to_owned();
+                let by = r.by.as_str().to_owned();
+                (
+                    index,
+                    r.section.as_str().to_owned(),
+                    passage,
+                    r.reason.clone(),
+                    by,
+                )
+            })
+            .collect(),
+        approved_by: Party::ALL
+            .iter()
+            .filter(|party| report.is_approved_by(**party))
+            .map(|party| party.as_str())
+            .collect(),
+        preview: view.preview.clone(),
+        published: view.published,
+        form,
+    };
+    render(status, &page)
+}
+
+/// `GET /waivers/{id}/report`.
+pub async fn report(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(query): Query<DoneQuery>,
+) -> Response {
+    let notice = match query.done.as_str() {
+        "edit" => Notice::done("Done. Any change withdraws both approvals."),
+        "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
+        _ => None,
+    };
+    report_page(
+        &state,
+        &session,
+        id,
+        FormState::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The edit a report form describes, or the field at fault.
+fn report_edit(fields: &Fields) -> Result<ReportEdit, ServiceError> {
+    let section = || {
+        fields
+            .get("section")
+            .parse::<Section>()
+            .map_err(|error| ServiceError::invalid("section", error.to_string()))
+    };
+    Ok(match fields.get("edit") {
+        "write" => ReportEdit::Write {
+            section: section()?,
+            text: fields.get("text").to_owned(),
+        },
+        "redact" => ReportEdit::Redact {
+            section: section()?,
+            passage: fields.get("passage").to_owned(),
+            occurrence: 1,
+            reason: fields.get("reason").to_owned(),
+        },
+        "unredact" => ReportEdit::Unredact {
+            index: fields
+                .get("index")
+                .parse()
+                .map_err(|_| ServiceError::invalid("index", "name the passage"))?,
+        },
+        "approve" => ReportEdit::Approve,
+        _ => return Err(ServiceError::invalid("form", "choose what to do")),
+    })
+}
+
+/// `POST /waivers/{id}/report`: writes a section, marks or unmarks a passage, approves.
+pub async fn edit_report(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let role = session.actor.role;
+    if !(role.may(Permission::ReviewWaivers) || role.may(Permission::RequestWaivers)) {
+        return error_page(&session, &ServiceError::Forbidden);
+    }
+    let back = format!("/waivers/{id}/report");
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let result = match report_edit(&fields) {
+        Ok(edit) => {
+            state
+                .service
+                .edit_srw_report(&session.actor, id, edit, state.clock.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(_) => Redirect::to(&with_done(&back, "edit")).into_response(),
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let form = FormState::refused(fields, &error, REPORT_FIELDS);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            report_page(&state, &session, id, form, None, status).await
+        }
+        Err(error @ ServiceError::Conflict { .. }) => {
+            let notice = Notice::problem(format!("Not done: {error}"));
+            let status = StatusCode::CONFLICT;
+            report_page(&state, &session, id, FormState::default(), notice, status).await
         }
         Err(error) => error_page(&session, &error),
     }
