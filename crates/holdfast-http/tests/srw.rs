@@ -1035,3 +1035,78 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[tokio::test]
+async fn the_request_form_shows_what_is_missing_beside_each_field_and_submits_when_complete() {
+    let w = World::new(Backend::Sqlite, "2026-11-30T18:00:00Z".parse().unwrap()).await;
+    let (status, _) = w.page("/waivers/new", REVIEWER).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "reviewers do not request waivers"
+    );
+    let (status, refused) = w
+        .submit_form(
+            REGISTRY,
+            "/waivers/new",
+            "/waivers/new",
+            "incident_type=malicious_dns_activity&tlds=bad..tld",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = refused.as_str().unwrap();
+    assert!(
+        refused.contains("id=\"tlds-error\"") && refused.contains("bad..tld"),
+        "{refused}"
+    );
+    let (status, _) = w
+        .submit_form(
+            REGISTRY,
+            "/waivers/new",
+            "/waivers/new",
+            "incident_type=malicious_dns_activity&tlds=alpha",
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, list) = w.call(Method::GET, "/api/v1/srw", REGISTRY, None).await;
+    let id = list[0]["id"].as_i64().unwrap();
+    let edit = format!("/waivers/{id}/edit");
+    let (status, shown) = w.page(&edit, REGISTRY).await;
+    assert_eq!(status, StatusCode::OK);
+    let shown = shown.as_str().unwrap();
+    for field in ["description", "urgency", "provisions", "period", "contacts"] {
+        assert!(
+            shown.contains(&format!("id=\"{field}-missing\"")),
+            "{field}: {shown}"
+        );
+    }
+    assert!(!shown.contains("id=\"tlds-missing\""), "the TLD is given");
+    let (status, still) = w
+        .submit_form(
+            REGISTRY,
+            &edit,
+            &edit,
+            "incident_type=malicious_dns_activity&tlds=alpha&submit=yes",
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "incomplete: not submitted"
+    );
+    assert!(still.as_str().unwrap().contains("id=\"urgency-missing\""));
+    let complete = "incident_type=malicious_dns_activity&tlds=alpha&description=DGA+C2\
+        &name_count=400&action_taken=no&response=register+them&urgency=high&expedited=no\
+        &provisions=Specification+6&period_start=2026-12-01&period_end=2027-01-01\
+        &contacts=Desk+%3Cabuse%40registry.example%3E&submit=yes";
+    let (status, _) = w.submit_form(REGISTRY, &edit, &edit, complete).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, submitted) = w
+        .call(Method::GET, format!("/api/v1/srw/{id}"), REGISTRY, None)
+        .await;
+    assert_eq!(submitted["state"], "submitted", "{submitted}");
+    assert_eq!(
+        submitted["submitted"]["contacts"][0]["email"],
+        "abuse@registry.example"
+    );
+}

@@ -65,6 +65,11 @@ pub fn routes() -> Router<AppState> {
         .route("/domains", get(domain::lookup))
         .route("/domains/{name}", get(domain::page))
         .route("/waivers", get(srw::list))
+        .route("/waivers/new", get(srw::new_draft).post(srw::save_draft))
+        .route(
+            "/waivers/{id}/edit",
+            get(srw::edit_draft).post(srw::save_draft),
+        )
         .route("/waivers/{id}", get(srw::page))
         .route("/waivers/{id}/review", post(srw::review))
         .route(

@@ -177,6 +177,11 @@ pub fn to_signin(next: &str) -> Response {
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
+    /// Fields with these values (a stored thing shown in its form).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Fields {
+        Fields(pairs)
+    }
+
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn parse(body: &[u8]) -> Fields {
         Fields(form_urlencoded::parse(body).into_owned().collect())

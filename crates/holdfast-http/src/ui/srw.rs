@@ -8,8 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use holdfast_model::DomainName;
+use holdfast_model::UnknownValue;
 use holdfast_model::org::Permission;
-use holdfast_model::srw::{Decision, Party, ReviewCommand, Section, WaiverTerms};
+use holdfast_model::srw::{
+    Contact, DateRange, Decision, Party, Period, ReviewCommand, Section, SrwRequestDraft,
+    WaiverTerms,
+};
 use holdfast_service::{ReportEdit, ReviewInput, ServiceError, SrwView};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -45,6 +50,8 @@ pub struct RequestRow {
 struct Requests {
     chrome: Chrome,
     rows: Vec<RequestRow>,
+    /// Whether the reader may start a request.
+    can_request: bool,
 }
 
 /// A message of the thread.
@@ -72,6 +79,8 @@ struct RequestPage {
     /// Whether the reader takes the reviewers' steps, or answers as the requester.
     reviewer: bool,
     answers: bool,
+    /// Whether the reader may edit the draft.
+    editable: bool,
     form: FormState,
 }
 
@@ -177,6 +186,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         &Requests {
             chrome: Chrome::new(&session, "Waiver requests", "/waivers"),
             rows: rows.into_iter().map(|(_, row)| row).collect(),
+            can_request: session.actor.role.may(Permission::RequestWaivers),
         },
     )
 }
@@ -306,6 +316,9 @@ async fn request_page(
         decision,
         reviewer: open && role.may(Permission::ReviewWaivers),
         answers: open
+            && role.may(Permission::RequestWaivers)
+            && record.org_id == session.actor.org_id,
+        editable: record.submitted.is_none()
             && role.may(Permission::RequestWaivers)
             && record.org_id == session.actor.org_id,
         form,
@@ -567,6 +580,401 @@ pub async fn edit_report(
             let notice = Notice::problem(format!("Not done: {error}"));
             let status = StatusCode::CONFLICT;
             report_page(&state, &session, id, FormState::default(), notice, status).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// The request form: every field of SPEC B1, with what the completeness check says beside its
+/// field.
+#[derive(Template)]
+#[template(path = "waiver_draft.html")]
+struct DraftPage {
+    chrome: Chrome,
+    /// The draft's id, or `None` for a new one.
+    id: Option<i64>,
+    form: FormState,
+    /// What the completeness check says, by field.
+    missing: Vec<(String, String)>,
+}
+
+impl DraftPage {
+    /// What the completeness check says about `field`, if anything.
+    fn missing_at(&self, field: &str) -> Option<&str> {
+        self.missing
+            .iter()
+            .find(|(at, _)| at == field)
+            .map(|(_, why)| why.as_str())
+    }
+}
+
+const DRAFT_FIELDS: &[&str] = &[
+    "incident_type",
+    "description",
+    "tlds",
+    "names",
+    "name_count",
+    "dga_family",
+    "dga_dates",
+    "action_taken",
+    "response",
+    "urgency",
+    "expedited",
+    "provisions",
+    "period",
+    "contacts",
+    "case_ids",
+];
+
+/// The form's text for a stored draft.
+fn draft_fields(draft: &SrwRequestDraft) -> Fields {
+    let lines = |items: Vec<String>| items.join("\n");
+    let fields = vec![
+        (
+            "incident_type",
+            draft
+                .incident_type
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        ("description", draft.description.clone().unwrap_or_default()),
+        (
+            "tlds",
+            lines(draft.tlds.iter().map(|t| t.as_str().to_owned()).collect()),
+        ),
+        (
+            "names",
+            lines(draft.names.iter().map(|n| n.as_str().to_owned()).collect()),
+        ),
+        (
+            "name_count",
+            draft.name_count.map(|n| n.to_string()).unwrap_or_default(),
+        ),
+        ("dga_family", draft.dga_family.clone().unwrap_or_default()),
+        (
+            "dga_first",
+            draft
+                .dga_dates
+                .map(|d| d.first.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "dga_last",
+            draft
+                .dga_dates
+                .map(|d| d.last.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "action_taken",
+            draft
+                .action_taken
+                .map(|t| if t { "yes" } else { "no" }.to_owned())
+                .unwrap_or_default(),
+        ),
+        ("response", draft.response.clone().unwrap_or_default()),
+        (
+            "urgency",
+            draft
+                .urgency
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
+            "expedited",
+            draft
+                .expedited
+                .map(|t| if t { "yes" } else { "no" }.to_owned())
+                .unwrap_or_default(),
+        ),
+        ("provisions", lines(draft.provisions.clone())),
+        (
+            "period_start",
+            draft
+                .period
+                .map(|p| p.start.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "period_end",
+            draft.period.map(|p| p.end.to_string()).unwrap_or_default(),
+        ),
+        (
+            "contacts",
+            lines(
+                draft
+                    .contacts
+                    .iter()
+                    .map(|c| format!("{} <{}>", c.name, c.email))
+                    .collect(),
+            ),
+        ),
+        (
+            "case_ids",
+            lines(draft.case_ids.iter().map(i64::to_string).collect()),
+        ),
+    ];
+    Fields::from_pairs(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// The draft a form describes, or the field that cannot be read.
+fn draft_from(fields: &Fields) -> Result<SrwRequestDraft, ServiceError> {
+    let text = |name: &str| {
+        let value = fields.get(name).trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let items = |name: &str| -> Vec<String> {
+        fields
+            .get(name)
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let names = |name: &str| -> Result<Vec<DomainName>, ServiceError> {
+        items(name)
+            .iter()
+            .map(|item| {
+                DomainName::parse(item.trim_start_matches('.'))
+                    .map_err(|error| ServiceError::invalid(name, format!("{item}: {error}")))
+            })
+            .collect()
+    };
+    let parsed = |name: &str| -> Result<Option<Timestamp>, ServiceError> {
+        text(name)
+            .map(|value| {
+                value
+                    .parse::<Timestamp>()
+                    .or_else(|_| {
+                        value
+                            .parse::<jiff::civil::Date>()
+                            .map_err(|_| ())
+                            .and_then(|date| {
+                                date.to_zoned(jiff::tz::TimeZone::UTC)
+                                    .map(|z| z.timestamp())
+                                    .map_err(|_| ())
+                            })
+                    })
+                    .map_err(|()| {
+                        ServiceError::invalid("period", format!("{value} is not a date or time"))
+                    })
+            })
+            .transpose()
+    };
+    let date = |name: &str| -> Result<Option<jiff::civil::Date>, ServiceError> {
+        text(name)
+            .map(|value| {
+                value.parse().map_err(|_| {
+                    ServiceError::invalid("dga_dates", format!("{value} is not a date"))
+                })
+            })
+            .transpose()
+    };
+    let yes_no = |name: &str| match fields.get(name) {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let spelled = |name: &str| text(name).filter(|value| !value.is_empty());
+    let dga_dates = match (date("dga_first")?, date("dga_last")?) {
+        (Some(first), Some(last)) => Some(DateRange { first, last }),
+        (None, None) => None,
+        _ => {
+            return Err(ServiceError::invalid(
+                "dga_dates",
+                "give the first and the last day",
+            ));
+        }
+    };
+    let period = match (parsed("period_start")?, parsed("period_end")?) {
+        (Some(start), Some(end)) => Some(Period { start, end }),
+        (None, None) => None,
+        _ => {
+            return Err(ServiceError::invalid(
+                "period",
+                "give the start and the end",
+            ));
+        }
+    };
+    let contacts = items("contacts")
+        .iter()
+        .map(|line| match line.split_once('<') {
+            Some((name, email)) => Contact {
+                name: name.trim().to_owned(),
+                email: email.trim_end_matches('>').trim().to_owned(),
+            },
+            None => Contact {
+                name: line.clone(),
+                email: line.clone(),
+            },
+        })
+        .collect();
+    Ok(SrwRequestDraft {
+        incident_type: spelled("incident_type")
+            .map(|value| {
+                value.parse().map_err(|e: UnknownValue| {
+                    ServiceError::invalid("incident_type", e.to_string())
+                })
+            })
+            .transpose()?,
+        description: text("description"),
+        tlds: names("tlds")?,
+        names: names("names")?,
+        name_count: text("name_count")
+            .map(|value| {
+                value
+                    .parse()
+                    .map_err(|_| ServiceError::invalid("name_count", "give a whole number"))
+            })
+            .transpose()?,
+        dga_family: text("dga_family"),
+        dga_dates,
+        action_taken: yes_no("action_taken"),
+        response: text("response"),
+        urgency: spelled("urgency")
+            .map(|value| {
+                value
+                    .parse()
+                    .map_err(|e: UnknownValue| ServiceError::invalid("urgency", e.to_string()))
+            })
+            .transpose()?,
+        expedited: yes_no("expedited"),
+        provisions: items("provisions"),
+        period,
+        contacts,
+        attachments: Vec::new(),
+        case_ids: items("case_ids")
+            .iter()
+            .map(|id| {
+                id.parse().map_err(|_| {
+                    ServiceError::invalid("case_ids", format!("{id} is not a case number"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+async fn draft_page(
+    state: &AppState,
+    session: &Session,
+    id: Option<i64>,
+    form: Option<FormState>,
+    status: StatusCode,
+) -> Response {
+    let (form, missing) = match id {
+        Some(id) => match state.service.srw_request(&session.actor, id).await {
+            Ok(view) => {
+                let missing = view
+                    .missing
+                    .iter()
+                    .filter_map(|m| m.split_once(": "))
+                    .map(|(field, why)| (field.to_owned(), why.to_owned()))
+                    .collect();
+                let form = form.unwrap_or_else(|| FormState {
+                    fields: draft_fields(&view.record.draft),
+                    error: None,
+                });
+                (form, missing)
+            }
+            Err(error) => return error_page(session, &error),
+        },
+        None => (form.unwrap_or_default(), Vec::new()),
+    };
+    let title = id.map_or("New waiver request".to_owned(), |id| {
+        format!("Waiver request {id} (draft)")
+    });
+    render(
+        status,
+        &DraftPage {
+            chrome: Chrome::new(session, title, "/waivers"),
+            id,
+            form,
+            missing,
+        },
+    )
+}
+
+/// `GET /waivers/new` and `GET /waivers/{id}/edit`: the request form.
+pub async fn new_draft(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(refused) = super::require(&session, Permission::RequestWaivers) {
+        return *refused;
+    }
+    draft_page(&state, &session, None, None, StatusCode::OK).await
+}
+
+/// `GET /waivers/{id}/edit`.
+pub async fn edit_draft(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(refused) = super::require(&session, Permission::RequestWaivers) {
+        return *refused;
+    }
+    draft_page(&state, &session, Some(id), None, StatusCode::OK).await
+}
+
+/// `POST /waivers/new` and `POST /waivers/{id}/edit`: saves the draft, and submits it when
+/// asked (`submit=yes`); what is missing is shown beside its field.
+pub async fn save_draft(
+    State(state): State<AppState>,
+    session: Session,
+    id: Option<Path<i64>>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = super::require(&session, Permission::RequestWaivers) {
+        return *refused;
+    }
+    let id = id.map(|Path(id)| id);
+    let back = id.map_or("/waivers/new".to_owned(), |id| {
+        format!("/waivers/{id}/edit")
+    });
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let now = state.clock.now();
+    let saved = match draft_from(&fields) {
+        Ok(draft) => match id {
+            Some(id) => {
+                state
+                    .service
+                    .update_srw_draft(&session.actor, id, draft, now)
+                    .await
+            }
+            None => {
+                state
+                    .service
+                    .create_srw_draft(&session.actor, draft, now)
+                    .await
+            }
+        },
+        Err(error) => Err(error),
+    };
+    let saved = match saved {
+        Ok(view) => view.record.id,
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let form = FormState::refused(fields, &error, DRAFT_FIELDS);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return draft_page(&state, &session, id, Some(form), status).await;
+        }
+        Err(error) => return error_page(&session, &error),
+    };
+    if fields.get("submit") != "yes" {
+        return Redirect::to(&format!("/waivers/{saved}/edit")).into_response();
+    }
+    match state.service.submit_srw(&session.actor, saved, now).await {
+        Ok(_) => Redirect::to(&format!("/waivers/{saved}")).into_response(),
+        Err(ServiceError::Invalid { .. }) => {
+            draft_page(
+                &state,
+                &session,
+                Some(saved),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(error) => error_page(&session, &error),
     }
