@@ -1143,6 +1143,7 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/domains/{domain}",               [200, 200, 200, 403, 403, 303]),
         (Method::GET,  "/waivers",                        [200, 200, 200, 200, 403, 303]),
         (Method::GET,  "/waivers/new",                    [403, 200, 200, 403, 403, 303]),
+        (Method::GET,  "/waivers/issued",                 [200, 200, 200, 200, 403, 303]),
         (Method::POST, "/waivers/new",                    [403, 303, 303, 403, 403, 303]),
         (Method::GET,  "/waivers/{srw}/edit",             [403, 200, 404, 403, 403, 303]),
         (Method::POST, "/waivers/{srw}/edit",             [403, 303, 404, 403, 403, 303]),

@@ -672,6 +672,19 @@ async fn decisions_issue_and_update_waivers_and_refuse_waivers_that_are_not_ther
         assert_eq!(theirs, json!([]));
         let (_, all) = w.call(Method::GET, "/api/v1/waivers", REVIEWER, None).await;
         assert_eq!(all.as_array().unwrap().len(), 2);
+        let (status, page) = w.page("/waivers/issued", REGISTRY).await;
+        assert_eq!(status, StatusCode::OK);
+        let page = page.as_str().unwrap();
+        assert!(
+            page.contains(&format!("{waiver} v2")) && page.contains(&format!("{waiver} v1")),
+            "{page}"
+        );
+        assert!(
+            page.contains("DGA conficker.c from 2026-12-01 to 2026-12-31"),
+            "{page}"
+        );
+        let (_, theirs) = w.page("/waivers/issued", OTHER).await;
+        assert!(!theirs.as_str().unwrap().contains("conficker"));
     }
 }
 

@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/domains", get(domain::lookup))
         .route("/domains/{name}", get(domain::page))
         .route("/waivers", get(srw::list))
+        .route("/waivers/issued", get(srw::issued))
         .route("/waivers/new", get(srw::new_draft).post(srw::save_draft))
         .route(
             "/waivers/{id}/edit",

@@ -12,7 +12,7 @@ use holdfast_model::DomainName;
 use holdfast_model::UnknownValue;
 use holdfast_model::org::Permission;
 use holdfast_model::srw::{
-    Contact, DateRange, Decision, Party, Period, ReviewCommand, Section, SrwRequestDraft,
+    Contact, Coverage, DateRange, Decision, Party, Period, ReviewCommand, Section, SrwRequestDraft,
     WaiverTerms,
 };
 use holdfast_service::{ReportEdit, ReviewInput, ServiceError, SrwView};
@@ -978,4 +978,76 @@ pub async fn save_draft(
         }
         Err(error) => error_page(&session, &error),
     }
+}
+
+/// One version of a waiver.
+pub struct WaiverRow {
+    pub id: i64,
+    pub version: u32,
+    pub holder: i64,
+    pub request: i64,
+    pub tlds: String,
+    pub actions: String,
+    pub coverage: String,
+    pub valid: String,
+    pub conditions: String,
+    pub issued: String,
+}
+
+#[derive(Template)]
+#[template(path = "waivers_issued.html")]
+struct Issued {
+    chrome: Chrome,
+    rows: Vec<WaiverRow>,
+}
+
+/// `GET /waivers/issued`: every version of the waivers the reader may see, newest first.
+pub async fn issued(State(state): State<AppState>, session: Session) -> Response {
+    let waivers = match state.service.waivers(&session.actor).await {
+        Ok(waivers) => waivers,
+        Err(error) => return error_page(&session, &error),
+    };
+    let mut rows: Vec<WaiverRow> = waivers
+        .into_iter()
+        .map(|record| {
+            let terms = &record.waiver.terms;
+            let coverage = match &terms.coverage {
+                Coverage::Names(names) => format!("{} listed names", names.len()),
+                Coverage::Dga(dga) => format!(
+                    "DGA {} from {} to {}",
+                    dga.family, dga.dates.first, dga.dates.last
+                ),
+            };
+            WaiverRow {
+                id: record.waiver.id,
+                version: record.waiver.version,
+                holder: record.waiver.holder_org,
+                request: record.request_id,
+                tlds: terms
+                    .tlds
+                    .iter()
+                    .map(|t| format!(".{}", t.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                actions: terms
+                    .actions
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                coverage,
+                valid: format!("{} – {}", time(terms.valid.start), time(terms.valid.end)),
+                conditions: terms.conditions.join("; "),
+                issued: time(record.issued_at),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|row| (std::cmp::Reverse(row.id), std::cmp::Reverse(row.version)));
+    render(
+        StatusCode::OK,
+        &Issued {
+            chrome: Chrome::new(&session, "Waivers", "/waivers"),
+            rows,
+        },
+    )
 }
