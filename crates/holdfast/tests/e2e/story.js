@@ -2,7 +2,10 @@
 // a reporter files a phishing report with two names → staff sign in, find it in the queue,
 // acknowledge, assess (a refused form first), hold one name and block the other → the Rust
 // test checks with a DNS query that the held name left the zone → the hold is undone and the
-// name is back → the reporter sees the assessment. Each step checks what the page shows and saves a screenshot.
+// name is back → the reporter sees the assessment → the registry files a Security Response
+// Waiver request → the reviewer asks for information, gets it, issues a waiver → the
+// after-action report is published with one passage redacted, and the redacted phrase is absent
+// from the published page. Each step checks what the page shows and saves a screenshot.
 //
 // Run by crates/holdfast/tests/ui (cargo nextest) with HOLDFAST_URL, E2E_ARTIFACTS and
 // E2E_PROFILE set. It asks the Rust side for DNS checks on stdout ("DNS-CHECK name") and reads
@@ -95,6 +98,7 @@ async function main() {
   const page = context.pages()[0] || (await context.newPage());
   try {
     await story(page);
+    await waiverStory(page);
   } catch (error) {
     await screenshot(page, 'failure').catch(() => {});
     throw error;
@@ -338,6 +342,127 @@ async function story(page) {
   check(portal.includes('priority high'), 'the assessment gives the priority');
   await screenshot(page, 'reporter-assessment');
 
+  await signOut(page);
+}
+
+const secret = 'informant Sam Roe of CERT-X';
+
+async function reviewStep(page, id, step, fields = {}) {
+  await page.goto(`${base}/waivers/${id}`);
+  await page.getByLabel('Step', { exact: true }).selectOption(step);
+  for (const [label, value] of Object.entries(fields)) {
+    const field = page.getByLabel(label, { exact: true });
+    if ((await field.evaluate((element) => element.tagName)) === 'SELECT') {
+      await field.selectOption(value);
+    } else {
+      await field.fill(value);
+    }
+  }
+  await page.getByRole('button', { name: 'Record the step' }).click();
+  await page.waitForLoadState();
+  const body = await bodyText(page);
+  check(body.includes('Done: the review step is recorded.'), `${step} recorded: ${body}`);
+  return body;
+}
+
+async function waiverStory(page) {
+  // 12. The registry files a waiver request; the form says what is missing until it is complete.
+  await signIn(page, 'registry@demo.example');
+  await page.getByRole('link', { name: 'Waivers', exact: true }).click();
+  await page.getByRole('link', { name: 'Start a new request' }).click();
+  await page.getByLabel('Incident type').selectOption('malicious_dns_activity');
+  await page.getByLabel('Affected TLDs (one per line)').fill('demo');
+  await page.getByRole('button', { name: 'Save the draft' }).click();
+  await page.waitForLoadState();
+  let body = await bodyText(page);
+  check(body.includes('Missing:'), `the draft says what is missing: ${body}`);
+  await screenshot(page, 'waiver-draft');
+  await page.getByLabel('Description').fill('A DGA registers command-and-control names in .demo');
+  await page.getByLabel('Number of names').fill('400');
+  await page.getByLabel('Was action already taken?').selectOption('no');
+  await page.getByLabel('Response planned or taken').fill('Register the names to our own registrar');
+  await page.getByLabel('Urgency').selectOption('high');
+  await page.getByLabel('Expedited answer needed?').selectOption('no');
+  await page.getByLabel('Provisions to be waived (one per line)').fill('Specification 6');
+  await page.getByLabel('Period from (date or time, UTC)').fill('2026-12-01');
+  await page.getByLabel('until', { exact: true }).fill('2027-06-01');
+  await page.getByLabel('Contacts (one per line: Name <address>)').fill('Desk <abuse@registry.demo.example>');
+  await page.getByRole('button', { name: 'Save and submit' }).click();
+  await page.waitForLoadState();
+  const id = (page.url().match(/\/waivers\/(\d+)$/) || [])[1];
+  check(id, `submitted, the request's page: ${page.url()}`);
+  body = await bodyText(page);
+  check(body.includes('submitted'), `the request is submitted: ${body}`);
+  await screenshot(page, 'waiver-submitted');
+  await signOut(page);
+
+  // 13. The reviewer names the reviewer, confirms the incident and asks for information.
+  await signIn(page, 'reviewer@demo.example');
+  await page.getByRole('link', { name: 'Waiver reviews' }).click();
+  body = await bodyText(page);
+  check(body.includes('confirm'), `the queue shows the confirm clock: ${body}`);
+  await screenshot(page, 'reviewer-queue');
+  await reviewStep(page, id, 'assign_reviewer', { 'Reviewer (name the reviewer)': 'Jane Reviewer' });
+  await reviewStep(page, id, 'confirm_incident');
+  await reviewStep(page, id, 'ask_information', {
+    'Message: the question, the answer, or a note': 'Since when does the DGA run?',
+  });
+  await signOut(page);
+
+  // 14. The registry answers in the same thread.
+  await signIn(page, 'registry@demo.example');
+  body = await reviewStep(page, id, 'answer_information', {
+    'Message: the question, the answer, or a note': 'Since 28 November',
+  });
+  check(body.includes('Since when does the DGA run?'), 'the question is in the thread');
+  await signOut(page);
+
+  // 15. The reviewer discusses and issues a waiver.
+  await signIn(page, 'reviewer@demo.example');
+  await reviewStep(page, id, 'discuss');
+  const terms = JSON.stringify({
+    tlds: ['demo'], provisions: ['Specification 6'], actions: ['create'],
+    coverage: { names: ['dga-e2e.demo'] },
+    valid: { start: '2026-01-01T00:00:00Z', end: '2030-01-01T00:00:00Z' }, conditions: [],
+  });
+  body = await reviewStep(page, id, 'decide', {
+    Answer: 'new_waiver',
+    'Waiver terms as JSON (new or updated waiver): tlds, provisions, actions, coverage, valid, conditions': terms,
+  });
+  check(body.includes('Waivers issued'), `the waiver is issued: ${body}`);
+  await screenshot(page, 'waiver-issued');
+
+  // 16. The after-action report: the reviewer writes it, marks a passage confidential and
+  // approves; the registry approves; the published page never shows the passage.
+  await page.getByRole('link', { name: 'The after-action report' }).click();
+  await page.getByLabel('Section: timeline').fill(`28 Nov: the DGA was seen by ${secret}. 1 Dec: the waiver was issued.`);
+  await page.getByRole('button', { name: 'Save timeline' }).click();
+  await page.waitForLoadState();
+  await page.getByLabel('Passage to mark confidential (its exact text)').fill(secret);
+  await page.getByLabel('Why it is confidential').fill('the source asked not to be named');
+  await page.getByRole('button', { name: 'Mark confidential' }).click();
+  await page.waitForLoadState();
+  body = await bodyText(page);
+  const preview = body.slice(body.indexOf('Preview of the published text'));
+  check(preview.includes('[redacted]') && !preview.includes(secret), `the preview is redacted: ${preview}`);
+  await page.getByRole('button', { name: /^Approve the text/ }).click();
+  await page.waitForLoadState();
+  await screenshot(page, 'report-editor');
+  await signOut(page);
+  await signIn(page, 'registry@demo.example');
+  await page.goto(`${base}/waivers/${id}/report`);
+  await page.getByRole('button', { name: /^Approve the text/ }).click();
+  await page.waitForLoadState();
+  body = await bodyText(page);
+  check(body.includes('Approved by: reviewer and requester'), `both approved: ${body}`);
+  await page.getByRole('link', { name: 'published' }).click();
+  await page.waitForLoadState();
+  const html = await page.content();
+  body = await bodyText(page);
+  check(body.includes('the waiver was issued') && body.includes('[redacted]'), `published: ${body}`);
+  check(!html.includes('Sam Roe') && !html.includes('CERT-X'), 'the redacted phrase is nowhere in the published page');
+  await screenshot(page, 'report-published');
+  await page.goto(`${base}/`);
   await signOut(page);
 }
 

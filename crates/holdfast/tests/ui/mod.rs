@@ -1,9 +1,10 @@
 //! The web interface in a real browser: `holdfast serve --demo` on free ports, then
 //! `tests/e2e/story.js` drives Debian's chromium with playwright-core through the story of
 //! issue 6 (a reporter's report, the desk's steps, a hold and a block, the hold undone, the
-//! reporter's answer); this side answers its DNS checks by asking the server's embedded DNS
-//! listener. Screenshots
-//! land in `target/tmp/e2e-screenshots/` (the path is printed).
+//! reporter's answer; then a waiver request filed, information asked and given, a waiver
+//! issued, and the after-action report published with a passage redacted that the published
+//! page never shows); this side answers its DNS checks by asking the server's embedded DNS
+//! listener. Screenshots land in `target/tmp/e2e-screenshots/` (the path is printed).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
