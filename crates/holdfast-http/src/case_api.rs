@@ -4,15 +4,16 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use holdfast_model::{
     ActionKind, Calendar, CaseState, ClockStanding, ClockTargets, Priority, ResponsibleParty,
     SourceClass, ThreatType,
 };
 use holdfast_service::{
-    ActionRequest, Case, CaseCommand, CaseFilter, CaseView, ClockView, DeskView, Evidence, Message,
-    QueuedCase, Referral, Report, ReportName, ReportReceipt, ReportRequest, ReportView, Submitter,
+    ActionRequest, Case, CaseCommand, CaseFilter, CaseView, ClockView, DeskView, Message,
+    QueuedCase, Referral, Report, ReportName, ReportReceipt, ReportRequest, ReportView, StoredFile,
+    Submitter,
 };
 use http_body_util::BodyExt;
 use jiff::Timestamp;
@@ -21,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, body_read_error, download, read_upload};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Uploaded, body_read_error, download};
 use crate::limit::ClientAddr;
 use crate::registry_api::{ActionOut, spawn_run};
 
@@ -188,11 +189,11 @@ pub struct EvidenceOut {
     pub created_at: Timestamp,
 }
 
-impl From<Evidence> for EvidenceOut {
-    fn from(evidence: Evidence) -> EvidenceOut {
+impl From<StoredFile> for EvidenceOut {
+    fn from(evidence: StoredFile) -> EvidenceOut {
         EvidenceOut {
             id: evidence.id,
-            report_id: evidence.report_id,
+            report_id: evidence.owner_id,
             filename: evidence.filename,
             content_type: evidence.content_type,
             size: evidence.size,
@@ -842,22 +843,16 @@ pub async fn add_evidence(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<EvidenceQuery>,
-    headers: HeaderMap,
-    body: Body,
+    file: Uploaded,
 ) -> Result<(StatusCode, Json<EvidenceOut>), ApiError> {
-    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/octet-stream");
     let evidence = state
         .service
         .add_evidence(
             &actor,
             id,
             &query.filename,
-            content_type,
-            &content,
+            &file.content_type,
+            &file.content,
             state.clock.now(),
         )
         .await?;

@@ -203,20 +203,42 @@ pub fn body_read_error(error: &axum::Error) -> ApiError {
     )
 }
 
-/// Reads an uploaded file of at most `max` bytes; a larger one is refused with 413.
-pub async fn read_upload(body: axum::body::Body, max: usize) -> Result<Bytes, ApiError> {
-    use http_body_util::BodyExt as _;
-    http_body_util::Limited::new(body, max)
-        .collect()
-        .await
-        .map(http_body_util::Collected::to_bytes)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("files are at most {max} bytes"),
-            )
+/// An uploaded file: the body as sent (at most `holdfast_service::MAX_EVIDENCE_BYTES`; a larger
+/// one is refused with 413) and the content type it claims (`application/octet-stream` when
+/// none).
+pub struct Uploaded {
+    pub content_type: String,
+    pub content: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Uploaded {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        use http_body_util::BodyExt as _;
+        let max = holdfast_service::MAX_EVIDENCE_BYTES;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let content = http_body_util::Limited::new(request.into_body(), max)
+            .collect()
+            .await
+            .map(http_body_util::Collected::to_bytes)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("files are at most {max} bytes"),
+                )
+            })?;
+        Ok(Uploaded {
+            content_type,
+            content,
         })
+    }
 }
 
 /// A stored file as a download: always `application/octet-stream` and an attachment, whatever

@@ -1,5 +1,5 @@
-//! Holdfast's HTTP face: the JSON API and its OpenAPI document. The one place that knows status
-//! codes; everything it does is a call into `holdfast-service`.
+//! Holdfast's HTTP face: the JSON API and its OpenAPI document, and the web interface (`ui`).
+//! The one place that knows status codes; everything it does is a call into `holdfast-service`.
 
 pub mod api;
 pub mod case_api;
@@ -11,6 +11,7 @@ pub mod public_form;
 mod published;
 pub mod registry_api;
 pub mod srw_api;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub public_limit: Arc<limit::RateLimit>,
     /// The limit on password sign-in attempts, per client address.
     pub login_limit: Arc<limit::RateLimit>,
+    /// The pages' one-time form tokens already used.
+    pub forms: Arc<ui::FormTokens>,
 }
 
 /// Password sign-in attempts one client address may make per [`LOGIN_WINDOW`].
@@ -68,6 +71,7 @@ impl AppState {
                 PUBLIC_REPORT_WINDOW,
             )),
             login_limit: Arc::new(limit::RateLimit::new(LOGINS_PER_WINDOW, LOGIN_WINDOW)),
+            forms: Arc::new(ui::FormTokens::default()),
         }
     }
 
@@ -105,7 +109,7 @@ impl AppState {
         srw_api::create_srw, srw_api::list_srw, srw_api::get_srw, srw_api::update_srw,
         srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
         srw_api::get_srw_report, srw_api::edit_srw_report, srw_api::srw_figures,
-        srw_api::add_attachment, srw_api::attachment_file,
+        srw_api::add_attachment, srw_api::attachment_file, srw_api::post_message,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -275,6 +279,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/srw/figures", get(srw_api::srw_figures))
         .route("/srw/{id}/attachments", post(srw_api::add_attachment))
+        .route("/srw/{id}/messages", post(srw_api::post_message))
         .route("/srw/attachments/{id}", get(srw_api::attachment_file))
         .route("/waivers", get(srw_api::list_waivers))
         .route("/waivers/{id}", get(srw_api::get_waiver))
@@ -293,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         .route("/published/srw/{id}/report", get(published::report_html))
         .route("/published/srw/{id}/report.pdf", get(published::report_pdf))
         .nest("/api/v1", api)
+        .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

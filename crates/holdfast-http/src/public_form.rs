@@ -1,6 +1,7 @@
 //! The public report form: a plain HTML page that needs no account and no JavaScript, limited
 //! per client address. Everything a visitor typed comes back escaped; an error is shown next to
-//! the field at fault, with the input kept.
+//! the field at fault, with the input kept. A signed-in user (the pages' session) files under
+//! their own name, with the pages' CSRF and one-time tokens, and finds the report in the portal.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::limit::ClientAddr;
+use crate::ui::{OptionalSession, Session};
 
 /// What the form sends.
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +25,8 @@ struct FormIn {
     description: String,
     reporter_name: String,
     reporter_email: String,
+    csrf: String,
+    once: String,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -81,7 +85,12 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// The form, filled with `form` and with `error` (field, message) shown next to its field.
-fn form_page(status: StatusCode, form: &FormIn, error: Option<(&str, &str)>) -> Response {
+fn form_page(
+    status: StatusCode,
+    session: Option<&Session>,
+    form: &FormIn,
+    error: Option<(&str, &str)>,
+) -> Response {
     let note = |field: &str| match error {
         Some((at, message)) if at == field => {
             format!(
@@ -121,10 +130,26 @@ fn form_page(status: StatusCode, form: &FormIn, error: Option<(&str, &str)>) -> 
         })
         .map(|(_, message)| format!("<p role=\"alert\"><strong>{}</strong></p>", escape(message)))
         .unwrap_or_default();
+    let (intro, tokens) = match session {
+        Some(session) => (
+            format!(
+                "<p>Signed in as <strong>{}</strong>: the report is filed under your name and \
+                 its answers appear in <a href=\"/portal\">your reports</a>.</p>\n",
+                escape(&session.actor.email)
+            ),
+            format!(
+                "<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"once\" value=\"{}\">\n",
+                escape(&session.csrf),
+                crate::ui::fresh_once()
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     let body = format!(
         "<p>Report a domain name used for phishing, malware, a botnet or other abuse. No account \
-         is needed. Give an e-mail address if you want an answer.</p>\n{other}\
-         <form method=\"post\" action=\"/report\">\n\
+         is needed. Give an e-mail address if you want an answer.</p>\n{intro}{other}\
+         <form method=\"post\" action=\"/report\">\n{tokens}\
          <p><label for=\"threat_type\">What is the threat?</label><br>\
          <select id=\"threat_type\" name=\"threat_type\"{}>{options}</select></p>{}\n\
          <p><label for=\"names\">Domain names, one per line</label><br>\
@@ -158,8 +183,8 @@ fn form_page(status: StatusCode, form: &FormIn, error: Option<(&str, &str)>) -> 
 }
 
 /// `GET /report`: the empty form.
-pub async fn show_form() -> Response {
-    form_page(StatusCode::OK, &FormIn::default(), None)
+pub async fn show_form(session: OptionalSession) -> Response {
+    form_page(StatusCode::OK, session.0.as_ref(), &FormIn::default(), None)
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -174,24 +199,34 @@ fn lines(text: &str) -> Vec<String> {
 pub async fn submit_form(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    session: OptionalSession,
     body: Bytes,
 ) -> Response {
+    let session = session.0;
+    let session = session.as_ref();
     let form: FormIn = match serde_urlencoded::from_bytes(&body) {
         Ok(form) => form,
         Err(error) => {
             let message = format!("the form could not be read: {error}");
             return form_page(
                 StatusCode::BAD_REQUEST,
+                session,
                 &FormIn::default(),
                 Some(("form", &message)),
             );
         }
     };
+    if let Some(session) = session
+        && let Err(refused) = session.form(&state, &body, "/portal")
+    {
+        return *refused;
+    }
     let now = state.clock.now();
     if let Err(error) = state.public_limit.check(client, now) {
         let message = error.message().to_owned();
         return form_page(
             StatusCode::TOO_MANY_REQUESTS,
+            session,
             &form,
             Some(("form", &message)),
         );
@@ -201,6 +236,7 @@ pub async fn submit_form(
         Err(_) => {
             return form_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
+                session,
                 &form,
                 Some(("threat_type", "choose what the threat is")),
             );
@@ -215,11 +251,26 @@ pub async fn submit_form(
         reporter_email: Some(form.reporter_email.clone()),
         ..ReportRequest::default()
     };
-    match state
-        .service
-        .submit_report(Submitter::WebForm { client }, request, now)
-        .await
-    {
+    let submitter = match session {
+        Some(session) => Submitter::User(session.actor.clone()),
+        None => Submitter::WebForm { client },
+    };
+    match state.service.submit_report(submitter, request, now).await {
+        Ok(receipt) if session.is_some() => {
+            // Staff entering a report for someone go to its case; everyone else to their reports.
+            let staff = session.is_some_and(|session| {
+                session
+                    .actor
+                    .role
+                    .may(holdfast_model::org::Permission::WorkCases)
+            });
+            let next = if staff {
+                format!("/desk/cases/{}", receipt.case_id)
+            } else {
+                format!("/portal?filed={}", receipt.report_id)
+            };
+            axum::response::Redirect::to(&next).into_response()
+        }
         Ok(receipt) => {
             let body = format!(
                 "<p>Thank you. Your report is number {} and is in case {}.</p>\
@@ -242,14 +293,22 @@ pub async fn submit_form(
             };
             form_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
+                session,
                 &form,
                 Some((&field, &reason)),
             )
         }
+        Err(ServiceError::Forbidden) => form_page(
+            StatusCode::FORBIDDEN,
+            session,
+            &form,
+            Some(("form", "your role may not file reports")),
+        ),
         Err(error) => {
             tracing::error!(%error, "the public report form failed");
             form_page(
                 StatusCode::SERVICE_UNAVAILABLE,
+                session,
                 &form,
                 Some((
                     "form",

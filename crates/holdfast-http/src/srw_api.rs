@@ -5,16 +5,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use holdfast_model::srw::{
-    Decision, DecisionKind, ReviewCommand, Section, SrwRequestDraft, WaiverTerms, YearTable,
+    Decision, DecisionKind, ReviewCommand, Section, SrwRequestDraft, ThreadMessage, WaiverTerms,
+    YearTable,
 };
-use holdfast_service::{AfterActionView, ReportEdit, SrwView, StoredFile, WaiverRecord};
+use holdfast_service::{
+    AfterActionView, ReportEdit, ReviewInput, SrwView, StoredFile, WaiverRecord,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, download, read_upload};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Uploaded, download};
 
 /// A deadline of a review.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +49,9 @@ pub struct SrwOut {
     pub review: Option<serde_json::Value>,
     /// The review's deadlines on the reviewers' calendar.
     pub deadlines: Vec<ReviewDeadlineOut>,
+    /// Questions, answers and notes between the sides: `at`, `party`, `author`, `text`.
+    #[schema(value_type = Vec<Object>)]
+    pub thread: Vec<ThreadMessage>,
     /// Per review clock, when the reviewers were reminded and when a breach was recorded.
     #[schema(value_type = Object)]
     pub marks: serde_json::Value,
@@ -85,6 +91,7 @@ impl From<SrwView> for SrwOut {
                 })
                 .collect(),
             marks: serde_json::to_value(&record.marks).unwrap_or_default(),
+            thread: record.thread,
             issued: view.issued.into_iter().map(Into::into).collect(),
             files: view.files.into_iter().map(Into::into).collect(),
             created_at: record.created_at,
@@ -209,20 +216,37 @@ pub async fn get_srw(
     Ok(Json(state.service.srw_request(&actor, id).await?.into()))
 }
 
-/// A review step.
+/// A review step. Each may carry a `message` for the request's thread: the question when asking
+/// for information and the answer when giving it (both required), a note otherwise.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReviewIn {
     /// Name the reviewer who keeps contact for the whole incident (reviewers).
-    AssignReviewer { reviewer: String },
+    AssignReviewer {
+        reviewer: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// Contact made, incident confirmed (reviewers).
-    ConfirmIncident,
-    /// More information asked for (reviewers).
-    AskInformation,
-    /// The information given (the requester).
-    AnswerInformation,
+    ConfirmIncident {
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// More information asked for (reviewers); `message` is the question.
+    AskInformation {
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// The information given (the requester); `message` is the answer (files: attachments).
+    AnswerInformation {
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// The team discussed the request (reviewers).
-    Discuss,
+    Discuss {
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// The written answer (reviewers): `"new_waiver"`, `{"updated_waiver": {"waiver_id": 3}}`,
     /// `{"in_scope_of_existing": {"waiver_id": 3}}` or `{"not_granted": {"reason": "…"}}`.
     /// A new or updated waiver carries its `terms`.
@@ -232,22 +256,36 @@ pub enum ReviewIn {
         #[serde(default)]
         #[schema(value_type = Option<Object>)]
         terms: Option<WaiverTerms>,
+        #[serde(default)]
+        message: Option<String>,
     },
 }
 
-impl ReviewIn {
-    fn command(self) -> (ReviewCommand, Option<WaiverTerms>) {
-        let command = match self {
-            ReviewIn::AssignReviewer { reviewer } => ReviewCommand::AssignReviewer(reviewer),
-            ReviewIn::ConfirmIncident => ReviewCommand::ConfirmIncident,
-            ReviewIn::AskInformation => ReviewCommand::AskInformation,
-            ReviewIn::AnswerInformation => ReviewCommand::AnswerInformation,
-            ReviewIn::Discuss => ReviewCommand::Discuss,
-            ReviewIn::Decide { decision, terms } => {
-                return (ReviewCommand::Decide(decision), terms);
+impl From<ReviewIn> for ReviewInput {
+    fn from(step: ReviewIn) -> ReviewInput {
+        let (command, terms, message) = match step {
+            ReviewIn::AssignReviewer { reviewer, message } => {
+                (ReviewCommand::AssignReviewer(reviewer), None, message)
             }
+            ReviewIn::ConfirmIncident { message } => {
+                (ReviewCommand::ConfirmIncident, None, message)
+            }
+            ReviewIn::AskInformation { message } => (ReviewCommand::AskInformation, None, message),
+            ReviewIn::AnswerInformation { message } => {
+                (ReviewCommand::AnswerInformation, None, message)
+            }
+            ReviewIn::Discuss { message } => (ReviewCommand::Discuss, None, message),
+            ReviewIn::Decide {
+                decision,
+                terms,
+                message,
+            } => (ReviewCommand::Decide(decision), terms, message),
         };
-        (command, None)
+        ReviewInput {
+            command,
+            terms,
+            message,
+        }
     }
 }
 
@@ -265,10 +303,37 @@ pub async fn review_srw(
     ApiPath(id): ApiPath<i64>,
     ApiJson(step): ApiJson<ReviewIn>,
 ) -> Result<Json<SrwOut>, ApiError> {
-    let (command, terms) = step.command();
     let view = state
         .service
-        .review_srw(&actor, id, command, terms, state.clock.now())
+        .review_srw(&actor, id, step.into(), state.clock.now())
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// A message for a request's thread.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageIn {
+    pub text: String,
+}
+
+/// Writes to a submitted request's thread (its requester's staff or the reviewers).
+#[utoipa::path(post, path = "/api/v1/srw/{id}/messages", tag = "srw", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")),
+    request_body = MessageIn,
+    responses((status = 200, description = "The request with its thread", body = SrwOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "No such request, or not visible", body = ErrorEnvelope),
+        (status = 409, description = "Still a draft", body = ErrorEnvelope)))]
+pub async fn post_message(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(message): ApiJson<MessageIn>,
+) -> Result<Json<SrwOut>, ApiError> {
+    let view = state
+        .service
+        .post_srw_message(&actor, id, &message.text, state.clock.now())
         .await?;
     Ok(Json(view.into()))
 }
@@ -545,22 +610,16 @@ pub async fn add_attachment(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<AttachmentQuery>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Body,
+    file: Uploaded,
 ) -> Result<(StatusCode, Json<AttachmentOut>), ApiError> {
-    let content = read_upload(body, holdfast_service::MAX_EVIDENCE_BYTES).await?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/octet-stream");
     let file = state
         .service
         .add_srw_attachment(
             &actor,
             id,
             &query.filename,
-            content_type,
-            &content,
+            &file.content_type,
+            &file.content,
             state.clock.now(),
         )
         .await?;

@@ -325,6 +325,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/srw/figures",                    [200, 200, 200, 200, 200, 200]),
         (Method::POST,   "/api/v1/srw/{srw}/attachments?filename=a.txt", [403, 201, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/srw/attachments/{srw_file}",     [200, 200, 404, 404, 404, 401]),
+        (Method::POST,   "/api/v1/srw/{srw}/messages",             [403, 409, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/waivers",                        [200, 200, 200, 200, 403, 401]),
         (Method::GET,    "/api/v1/waivers/{waiver}",               [404, 404, 404, 404, 403, 401]),
         (Method::GET,    "/api/v1/audit",                          [200, 200, 200, 200, 403, 401]),
@@ -365,6 +366,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "reason": "checked by phone" })
     } else if path.ends_with("/sources") {
         json!({ "email_domain": "cert.example", "label": "CERT" })
+    } else if path.ends_with("/messages") {
+        json!({ "text": "matrix" })
     } else if path.ends_with("/report") {
         json!({ "edit": "approve" })
     } else if path.ends_with("/review") {
@@ -1057,4 +1060,708 @@ async fn registrars_are_shared_by_registries_and_private_to_their_own_staff() {
         names(&seen_by_registrar),
         ["Linked Registrar", "Matrix Registrar"]
     );
+}
+
+// --- The web interface: the same permissions through the pages, sessions, CSRF, escaping ---
+
+/// A page's answer: status, headers, and the HTML.
+async fn page(
+    app: &App,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    host: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let request = match form {
+        Some(form) => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned())),
+        None => request.body(Body::empty()),
+    };
+    let response = app.router.clone().oneshot(request.unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The value of the first hidden field `name` of a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A fresh one-time form token.
+fn once(n: usize) -> String {
+    format!("{n:032x}")
+}
+
+/// The pages' answers, callers in the matrix's order; without a session a page sends the
+/// browser to sign in (303).
+#[rustfmt::skip]
+fn page_matrix() -> Vec<Row> {
+    vec![
+        (Method::GET,  "/",                               [200, 200, 200, 200, 200, 303]),
+        (Method::GET,  "/signin",                         [303, 303, 303, 303, 303, 200]),
+        // Without the cookie paired with the sign-in form, nobody signs in.
+        (Method::POST, "/signin",                         [403, 403, 403, 403, 403, 403]),
+        (Method::GET,  "/desk",                           [200, 200, 403, 403, 403, 303]),
+        (Method::GET,  "/desk?threat_type=phishing&state=all", [200, 200, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/cases/{case}",              [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/desk/cases/{other_case}/steps",  [303, 409, 403, 403, 403, 303]),
+        (Method::POST, "/desk/cases/{case}/actions",      [409, 409, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/actions/{action}",          [200, 200, 403, 403, 403, 303]),
+        (Method::GET,  "/desk/blocks",                    [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/desk/actions/{action}/undo",     [409, 409, 403, 403, 403, 303]),
+        (Method::POST, "/desk/actions/{action}/approve",  [303, 409, 403, 403, 403, 303]),
+        (Method::GET,  "/evidence/{evidence}",            [200, 200, 404, 404, 200, 303]),
+        (Method::GET,  "/portal",                         [200, 200, 200, 403, 200, 303]),
+        (Method::GET,  "/registrar",                      [403, 403, 200, 403, 403, 303]),
+        (Method::POST, "/registrar/referrals/{referral}/answer", [403, 403, 404, 403, 403, 303]),
+        (Method::GET,  "/domains",                        [200, 200, 200, 403, 403, 303]),
+        (Method::GET,  "/domains/{domain}",               [200, 200, 200, 403, 403, 303]),
+        (Method::GET,  "/waivers",                        [200, 200, 200, 200, 403, 303]),
+        (Method::GET,  "/waivers/new",                    [403, 200, 200, 403, 403, 303]),
+        (Method::GET,  "/waivers/issued",                 [200, 200, 200, 200, 403, 303]),
+        (Method::POST, "/waivers/new",                    [403, 303, 303, 403, 403, 303]),
+        (Method::GET,  "/waivers/{srw}/edit",             [403, 200, 404, 403, 403, 303]),
+        (Method::POST, "/waivers/{srw}/edit",             [403, 303, 404, 403, 403, 303]),
+        (Method::GET,  "/waivers/{srw}",                  [200, 200, 404, 404, 403, 303]),
+        (Method::POST, "/waivers/{srw}/review",           [403, 422, 404, 404, 403, 303]),
+        (Method::GET,  "/waivers/{srw}/report",           [403, 200, 404, 404, 403, 303]),
+        (Method::POST, "/waivers/{srw}/report",           [403, 422, 404, 404, 403, 303]),
+        (Method::GET,  "/report",                         [200, 200, 200, 200, 200, 200]),
+        (Method::POST, "/signout",                        [303, 303, 303, 303, 303, 303]),
+    ]
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_its_answer_from_every_page() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = App::new(backend).await;
+        let mut failures = Vec::new();
+        let mut n = 0;
+        for (method, template, expected) in page_matrix() {
+            let path = template
+                .replace("{referral}", "999999")
+                .replace("{domain}", "example.matrix")
+                .replace("{case}", &app.case.to_string())
+                .replace("{other_case}", &app.other_case.to_string())
+                .replace("{action}", &app.action.to_string())
+                .replace("{evidence}", &app.evidence.to_string())
+                .replace("{srw}", &app.srw.to_string());
+            let callers: Vec<Option<String>> = Role::ALL
+                .into_iter()
+                .map(|role| Some(format!("holdfast_session=0.{}", app.token(role))))
+                .chain([None])
+                .collect();
+            for (cookie, want) in callers.iter().zip(expected) {
+                n += 1;
+                let form = match (&method, cookie) {
+                    (&Method::POST, Some(cookie)) => {
+                        let (_, _, home) =
+                            page(&app, Method::GET, "/", Some(cookie), None, "127.0.0.1").await;
+                        let csrf = hidden(&home, "csrf");
+                        Some(format!(
+                            "csrf={csrf}&once={}&step=acknowledge&kind=no-action&names=example.matrix\
+                             &reason=matrix&answer=done",
+                            once(n)
+                        ))
+                    }
+                    (&Method::POST, None) => Some("step=acknowledge".to_owned()),
+                    _ => None,
+                };
+                let (status, headers, html) = page(
+                    &app,
+                    method.clone(),
+                    &path,
+                    cookie.as_deref(),
+                    form.as_deref(),
+                    "127.0.0.1",
+                )
+                .await;
+                if status.as_u16() != want {
+                    failures.push(format!(
+                        "{method} {path} as {cookie:?}: want {want}, got {status}"
+                    ));
+                }
+                if status == StatusCode::OK && !path.starts_with("/evidence") {
+                    let csp = headers["content-security-policy"].to_str().unwrap();
+                    assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+                    assert!(html.starts_with("<!doctype html>"), "{path}");
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{backend:?}:\n{}", failures.join("\n"));
+        // Without a session, a page sends the browser to sign in and back.
+        let (_, headers, _) = page(&app, Method::GET, "/portal", None, None, "x").await;
+        assert_eq!(headers["location"], "/signin?next=%2Fportal");
+    }
+}
+
+#[tokio::test]
+async fn the_pages_sign_in_protect_their_forms_and_escape_what_reporters_wrote() {
+    let app = App::new(Backend::Sqlite).await;
+    // Sign-in: the form pairs with a cookie; a wrong password keeps the address typed.
+    let (status, headers, html) = page(&app, Method::GET, "/signin", None, None, "127.0.0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    let pairing = headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(pairing.starts_with("holdfast_signin=") && pairing.contains("SameSite=Strict"));
+    let signin_cookie = pairing.split(';').next().unwrap().to_owned();
+    let csrf = hidden(&html, "csrf");
+    let unpaired =
+        format!("csrf={csrf}&email=user0%40org0.example&password=a+long+enough+password");
+    let (status, _, _) = page(
+        &app,
+        Method::POST,
+        "/signin",
+        None,
+        Some(&unpaired),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a sign-in without the form's cookie is refused"
+    );
+    let wrong = format!("csrf={csrf}&email=user0%40org0.example&password=wrong+password+1");
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        "/signin",
+        Some(&signin_cookie),
+        Some(&wrong),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("value=\"user0@org0.example\"") && html.contains("password is wrong"));
+    let right = format!("{unpaired}&next=%2Fdesk");
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/signin",
+        Some(&signin_cookie),
+        Some(&right),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/desk");
+    let set = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("holdfast_session="))
+        .unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && !set.contains("Secure"));
+    let session = set.split(';').next().unwrap().to_owned();
+    // Served under a real host name (behind the TLS proxy) the cookie is Secure.
+    let (_, headers, _) = page(
+        &app,
+        Method::POST,
+        "/signin",
+        Some(&signin_cookie),
+        Some(&right),
+        "desk.example",
+    )
+    .await;
+    assert!(headers["set-cookie"].to_str().unwrap().contains("; Secure"));
+
+    // A report with hostile text: shown as text on the case page.
+    let reporter = app
+        .service
+        .authenticate(
+            app.token(Role::Reporter),
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let hostile = ReportRequest {
+        threat_type: Some(ThreatType::Malware),
+        names: vec!["example.matrix".into()],
+        description: "<script>alert(1)</script><img src=x onerror=alert(2)>".into(),
+        ..ReportRequest::default()
+    };
+    app.service
+        .submit_report(
+            Submitter::User(reporter),
+            hostile,
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let case = format!("/desk/cases/{}", app.case);
+    let (status, _, html) = page(&app, Method::GET, &case, Some(&session), None, "127.0.0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;&#60;img src=x"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"));
+    let csrf = hidden(&html, "csrf");
+
+    // A forged form (no or another session's token) does nothing.
+    let steps = format!("{case}/steps");
+    let forged = format!("csrf=0123&once={}&step=acknowledge", once(1));
+    let (status, _, _) = page(
+        &app,
+        Method::POST,
+        &steps,
+        Some(&session),
+        Some(&forged),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, _, html) = page(&app, Method::GET, &case, Some(&session), None, "127.0.0.1").await;
+    assert!(html.contains("<dd id=\"case-state\"><strong>new</strong>"));
+
+    // Acknowledge; the same form again is recognised.
+    let acknowledge = format!("csrf={csrf}&once={}&step=acknowledge", once(2));
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        &steps,
+        Some(&session),
+        Some(&acknowledge),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("{case}?done=acknowledge"));
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        &steps,
+        Some(&session),
+        Some(&acknowledge),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("{case}?done=repeat"));
+
+    // An assessment without a rationale: the error at the field, the input kept.
+    let assess = format!(
+        "csrf={csrf}&once={}&step=assess&priority=high&threat_type=phishing\
+         &responsible_party=registrar&course_of_action=Hold+%3Cb%3Eit%3C%2Fb%3E",
+        once(3)
+    );
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        &steps,
+        Some(&session),
+        Some(&assess),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("<p class=\"error\" id=\"priority_rationale-error\">must not be empty</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(">Hold &#60;b&#62;it&#60;/b&#62;</textarea>"),
+        "the input is kept, escaped"
+    );
+    assert!(html.contains("<option value=\"high\" selected>"));
+    let assess = format!(
+        "{}&priority_rationale=live+kit",
+        assess.replace(&once(3), &once(4))
+    );
+    let (status, _, _) = page(
+        &app,
+        Method::POST,
+        &steps,
+        Some(&session),
+        Some(&assess),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // An action decided twice with the same form acts once.
+    let decide = format!(
+        "csrf={csrf}&once={}&kind=no-action&names=example.matrix&reason=nothing+to+do",
+        once(5)
+    );
+    let actions = format!("{case}/actions");
+    for _ in 0..2 {
+        let (status, _, _) = page(
+            &app,
+            Method::POST,
+            &actions,
+            Some(&session),
+            Some(&decide),
+            "127.0.0.1",
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    let registry = app
+        .service
+        .authenticate(
+            app.token(Role::RegistryStaff),
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let view = app
+        .service
+        .case(
+            &registry,
+            app.case,
+            Timestamp::from_second(1_795_000_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(view.actions.len(), 1, "one action, not two");
+
+    // Signing out ends the session for good.
+    let signout = format!("csrf={csrf}");
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/signout",
+        Some(&session),
+        Some(&signout),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (status, headers, _) =
+        page(&app, Method::GET, &case, Some(&session), None, "127.0.0.1").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["location"].to_str().unwrap().starts_with("/signin"));
+}
+
+#[tokio::test]
+async fn a_registrar_answers_its_referral_in_place() {
+    use holdfast_model::{Priority, ResponsibleParty};
+    use holdfast_service::CaseCommand;
+    let app = App::new(Backend::Sqlite).await;
+    let now = Timestamp::from_second(1_795_000_000).unwrap();
+    let registry = app
+        .service
+        .authenticate(app.token(Role::RegistryStaff), now)
+        .await
+        .unwrap();
+    app.service
+        .case_step(&registry, app.case, CaseCommand::Acknowledge, now)
+        .await
+        .unwrap();
+    let assess = CaseCommand::Assess {
+        priority: Priority::Standard,
+        priority_rationale: "a phishing page".into(),
+        threat_type: ThreatType::Phishing,
+        responsible_party: ResponsibleParty::Registrar,
+        course_of_action: "refer to the registrar".into(),
+        timeline: None,
+    };
+    app.service
+        .case_step(&registry, app.case, assess, now)
+        .await
+        .unwrap();
+    let refer = ActionRequest {
+        kind: ActionKind::Refer,
+        names: vec!["example.matrix".into()],
+        reason: "please suspend".into(),
+        case_ref: None,
+        requested_by: None,
+        to_registrar: None,
+        until: None,
+        deadline: None,
+        legal_direction: None,
+        emergency: false,
+    };
+    app.service
+        .decide_case_action(&registry, app.case, refer, now)
+        .await
+        .unwrap();
+
+    let cookie = format!("holdfast_session=0.{}", app.token(Role::RegistrarStaff));
+    let (status, _, html) = page(&app, Method::GET, "/registrar", Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    let marker = "action=\"/registrar/referrals/";
+    let start = html.find(marker).expect("an open referral with its form") + marker.len();
+    let id: i64 = html[start..].split('/').next().unwrap().parse().unwrap();
+    assert!(html.contains(&format!("Referral {id} (case {})", app.case)));
+    assert!(html.contains("<a href=\"/domains/example.matrix\">example.matrix</a>"));
+    assert!(
+        html.contains("Deadline</dt><dd>") && html.contains(" — in "),
+        "{html}"
+    );
+    let csrf = hidden(&html, "csrf");
+
+    let answer = format!("/registrar/referrals/{id}/answer");
+    let blank = format!("csrf={csrf}&once={}&answer=+", once(1));
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        &answer,
+        Some(&cookie),
+        Some(&blank),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!(
+            "<p class=\"error\" id=\"answer-{id}-error\">must not be empty</p>"
+        )),
+        "{html}"
+    );
+    let done = format!("csrf={csrf}&once={}&answer=Suspended+%3Cnow%3E", once(2));
+    let (status, headers, _) =
+        page(&app, Method::POST, &answer, Some(&cookie), Some(&done), "h").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/registrar?done=answered");
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        "/registrar?done=answered",
+        Some(&cookie),
+        None,
+        "h",
+    )
+    .await;
+    assert!(html.contains("Your answer is sent"));
+    assert!(html.contains("Suspended &#60;now&#62;"), "{html}");
+    assert!(
+        !html.contains(marker),
+        "nothing waits for an answer any more"
+    );
+
+    // The desk sees the answer in the case's thread.
+    let desk = format!("holdfast_session=0.{}", app.token(Role::RegistryStaff));
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        &format!("/desk/cases/{}", app.case),
+        Some(&desk),
+        None,
+        "h",
+    )
+    .await;
+    assert!(
+        html.contains(&format!("In: [case {}] Answer to referral {id}", app.case)),
+        "{html}"
+    );
+}
+
+/// The page routes as `ui::routes` declares them: method and path, parameters as `{}`.
+fn declared_pages() -> Vec<(String, String)> {
+    let source = include_str!("../src/ui/mod.rs");
+    let start = source.find("pub fn routes()").unwrap();
+    let end = start + source[start..].find("\n}\n").unwrap();
+    let mut declared = Vec::new();
+    for chunk in source[start..end].split(".route(").skip(1) {
+        let Some(path) = chunk
+            .strip_prefix('"')
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue; // the assets, served to anyone
+        };
+        for (call, method) in [("get(", "GET"), ("post(", "POST")] {
+            if chunk.contains(call) {
+                declared.push((method.to_owned(), normalised(path)));
+            }
+        }
+    }
+    declared
+}
+
+/// A path with its parameters as `{}` and without its query.
+fn normalised(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut out = String::new();
+    let mut in_parameter = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                out.push_str("{}");
+            }
+            '}' => in_parameter = false,
+            _ if in_parameter => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_page_matrix_covers_every_page() {
+    let covered: Vec<(String, String)> = page_matrix()
+        .into_iter()
+        .map(|(method, path, _)| (method.as_str().to_owned(), normalised(path)))
+        .collect();
+    let declared = declared_pages();
+    assert!(declared.len() >= 15, "{declared:?}");
+    for page in &declared {
+        assert!(covered.contains(page), "{page:?} is not in the page matrix");
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_action_from_the_pages_shows_its_progress_every_name_and_the_blocks_list() {
+    let app = App::new(Backend::Sqlite).await;
+    let cookie = format!("holdfast_session=0.{}", app.token(Role::RegistryStaff));
+    let (_, _, html) = page(&app, Method::GET, "/desk/actions", Some(&cookie), None, "h").await;
+    let csrf = hidden(&html, "csrf");
+    let names: String = (0..2_500).map(|i| format!("dga{i}.matrix\n")).collect();
+    let encoded: String =
+        form_urlencoded::byte_serialize(format!("# the DGA's names\n{names}").as_bytes()).collect();
+
+    // A block without its end date: the error at the field, the 2,500 names kept.
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=DGA&names={encoded}",
+        once(1)
+    );
+    let (status, _, html) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("<p class=\"error\" id=\"until-error\">a block needs the date it lifts</p>")
+    );
+    assert!(html.contains("dga2499.matrix\n</textarea>"));
+
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=DGA&until=2030-01-31&names={encoded}",
+        once(2)
+    );
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let id: i64 = location
+        .strip_prefix("/desk/actions/")
+        .and_then(|rest| rest.split('?').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    common::settle(&app.router, app.token(Role::RegistryStaff), id, false).await;
+    let (status, _, html) = page(&app, Method::GET, &location, Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<progress max=\"2500\" value=\"2500\""),
+        "{html}"
+    );
+    assert!(html.contains("2500 of 2500 names") && html.contains("2500 applied"));
+    assert!(html.contains("<td>dga199.matrix</td>") && !html.contains("<td>dga200.matrix</td>"));
+    let next = format!("/desk/actions/{id}?after=");
+    let start = html.find(&next).expect("a link to the next names") + next.len();
+    let after: i64 = html[start..].split('"').next().unwrap().parse().unwrap();
+    let (_, _, html) = page(
+        &app,
+        Method::GET,
+        &format!("{next}{after}"),
+        Some(&cookie),
+        None,
+        "h",
+    )
+    .await;
+    // Names are kept in the order given; the 201st name given is dga200.
+    assert!(
+        html.contains("<td>dga200.matrix</td><td>applied</td>"),
+        "{html}"
+    );
+    // The list shows it finished.
+    let (_, _, html) = page(&app, Method::GET, "/desk/actions", Some(&cookie), None, "h").await;
+    assert!(html.contains(&format!(
+        "<a href=\"/desk/actions/{id}\">Action {id}</a>: block"
+    )));
+
+    // One more block that lifts in two days: the blocks list puts it first and marks it.
+    let form = format!(
+        "csrf={csrf}&once={}&kind=block&reason=look-alike&until=2026-11-20&names=soon.matrix",
+        once(3)
+    );
+    let (status, headers, _) = page(
+        &app,
+        Method::POST,
+        "/desk/actions",
+        Some(&cookie),
+        Some(&form),
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "now is 2026-11-18");
+    let soon: i64 = headers["location"].to_str().unwrap()["/desk/actions/".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    common::settle(&app.router, app.token(Role::RegistryStaff), soon, false).await;
+    let (status, _, html) = page(&app, Method::GET, "/desk/blocks", Some(&cookie), None, "h").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(
+            "<strong>2501</strong> name(s) blocked; <strong>1</strong> lift within 7 days"
+        ),
+        "{html}"
+    );
+    let first = html.find("<a href=\"/domains/soon.matrix\">").unwrap();
+    assert!(first < html.find("<a href=\"/domains/dga0.matrix\">").unwrap());
+    assert!(
+        html[first..].contains("<span class=\"badge due_soon\">lifts in 1 d"),
+        "{html}"
+    );
+    // Registrars do not see the registry's blocks.
+    let registrar = format!("holdfast_session=0.{}", app.token(Role::RegistrarStaff));
+    let (status, _, _) = page(
+        &app,
+        Method::GET,
+        "/desk/blocks",
+        Some(&registrar),
+        None,
+        "h",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

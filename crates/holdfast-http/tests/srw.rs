@@ -128,6 +128,40 @@ impl World {
         (status, content_type, bytes.to_vec())
     }
 
+    /// A page of the web interface as `who` sees it: status and HTML.
+    async fn page(&self, path: &str, who: usize) -> (StatusCode, Value) {
+        let request = Request::get(path)
+            .header("cookie", format!("holdfast_session=0.{}", self.tokens[who]))
+            .body(Body::empty())
+            .unwrap();
+        common::send(&self.router, request).await
+    }
+
+    /// Sends a form of the page at `page` to `action` as `who`, with the page's CSRF and
+    /// one-time tokens and `fields` (URL-encoded).
+    async fn submit_form(
+        &self,
+        who: usize,
+        page: &str,
+        action: &str,
+        fields: &str,
+    ) -> (StatusCode, Value) {
+        let (_, html) = self.page(page, who).await;
+        let html = html.as_str().unwrap().to_owned();
+        let hidden = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html.find(&marker).unwrap() + marker.len();
+            html[start..start + html[start..].find('"').unwrap()].to_owned()
+        };
+        let body = format!("csrf={}&once={}&{fields}", hidden("csrf"), hidden("once"));
+        let request = Request::post(action)
+            .header("cookie", format!("holdfast_session=0.{}", self.tokens[who]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        common::send(&self.router, request).await
+    }
+
     fn set_now(&self, at: Timestamp) {
         *self.clock.0.lock().unwrap() = at;
     }
@@ -377,12 +411,29 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
                 json!({ "step": "assign_reviewer", "reviewer": "Jane Reviewer" }),
             ),
             (reviewer, json!({ "step": "confirm_incident" })),
-            (reviewer, json!({ "step": "ask_information" })),
+            (
+                reviewer,
+                json!({ "step": "ask_information", "message": "Which registrars sponsor the names?" }),
+            ),
         ] {
             let (status, body) = call(Method::POST, review.clone(), token, Some(step)).await;
             assert_eq!(status, StatusCode::OK, "{backend:?} {body}");
         }
-        let answer = json!({ "step": "answer_information" });
+        let (status, error) = call(
+            Method::POST,
+            review.clone(),
+            registry,
+            Some(json!({ "step": "answer_information" })),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "an answer says something"
+        );
+        assert_eq!(error["error"]["field"], "message");
+        let answer = json!({ "step": "answer_information",
+                             "message": "None: the names are not registered yet. <b>DGA</b>" });
         let (status, _) = call(Method::POST, review.clone(), reviewer, Some(answer.clone())).await;
         assert_eq!(
             status,
@@ -394,6 +445,97 @@ async fn a_request_is_drafted_checked_submitted_and_reviewed_on_business_days() 
         let (status, answered) = call(Method::POST, review.clone(), registry, Some(answer)).await;
         assert_eq!(status, StatusCode::OK, "{answered}");
         assert_eq!(answered["state"], "information_answered");
+        let thread: Vec<(&str, &str)> = answered["thread"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["party"].as_str().unwrap(), m["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            thread,
+            [
+                ("reviewer", "Which registrars sponsor the names?"),
+                (
+                    "requester",
+                    "None: the names are not registered yet. <b>DGA</b>"
+                )
+            ]
+        );
+        let note = json!({ "text": "We will call you tomorrow." });
+        let (status, _) = call(
+            Method::POST,
+            format!("/api/v1/srw/{id}/messages"),
+            other,
+            Some(note.clone()),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "another registry is no side of it"
+        );
+        let (status, noted) = call(
+            Method::POST,
+            format!("/api/v1/srw/{id}/messages"),
+            reviewer,
+            Some(note),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(noted["thread"][2]["text"], "We will call you tomorrow.");
+        // The same in the browser: the reviewers' queue and the request's page, text escaped.
+        let world = &world;
+        let page = |path: String, who: usize| async move { world.page(&path, who).await };
+        let (status, queue) = page("/waivers".into(), REVIEWER).await;
+        assert_eq!(status, StatusCode::OK);
+        let queue = queue.as_str().unwrap();
+        assert!(
+            queue.contains(&format!("href=\"/waivers/{id}\"")),
+            "{queue}"
+        );
+        let (status, shown) = page(format!("/waivers/{id}"), REGISTRY).await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = shown.as_str().unwrap();
+        assert!(
+            shown.contains("Which registrars sponsor the names?"),
+            "{shown}"
+        );
+        assert!(!shown.contains("<b>DGA"), "{shown}");
+        assert!(shown.contains("&#60;b&#62;DGA"), "{shown}");
+        assert!(shown.contains("court-order.pdf"), "{shown}");
+        let (status, _) = page(format!("/waivers/{id}"), OTHER).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // A review step taken in the page: refused without its question (the field says why,
+        // what was typed stays), then asked; the requester answers in the same thread.
+        let post = |who: usize, fields: String| async move {
+            let path = format!("/waivers/{id}");
+            world
+                .submit_form(who, &path, &format!("{path}/review"), &fields)
+                .await
+        };
+        let (status, refused) = post(REVIEWER, "step=ask_information&reviewer=kept".into()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = refused.as_str().unwrap();
+        assert!(refused.contains("id=\"message-error\""), "{refused}");
+        assert!(refused.contains("value=\"kept\""), "{refused}");
+        let (status, _) = post(
+            REVIEWER,
+            "step=ask_information&message=Since+when+does+the+DGA+run%3F".into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _) = post(
+            REGISTRY,
+            "step=answer_information&message=Since+1+December".into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, shown) = page(format!("/waivers/{id}"), REVIEWER).await;
+        let shown = shown.as_str().unwrap();
+        assert!(
+            shown.contains("Since when does the DGA run?") && shown.contains("Since 1 December"),
+            "{shown}"
+        );
         for step in [
             json!({ "step": "discuss" }),
             json!({ "step": "decide", "decision": { "not_granted": { "reason": "no threat to the DNS shown" } } }),
@@ -530,6 +672,19 @@ async fn decisions_issue_and_update_waivers_and_refuse_waivers_that_are_not_ther
         assert_eq!(theirs, json!([]));
         let (_, all) = w.call(Method::GET, "/api/v1/waivers", REVIEWER, None).await;
         assert_eq!(all.as_array().unwrap().len(), 2);
+        let (status, page) = w.page("/waivers/issued", REGISTRY).await;
+        assert_eq!(status, StatusCode::OK);
+        let page = page.as_str().unwrap();
+        assert!(
+            page.contains(&format!("{waiver} v2")) && page.contains(&format!("{waiver} v1")),
+            "{page}"
+        );
+        assert!(
+            page.contains("DGA conficker.c from 2026-12-01 to 2026-12-31"),
+            "{page}"
+        );
+        let (_, theirs) = w.page("/waivers/issued", OTHER).await;
+        assert!(!theirs.as_str().unwrap().contains("conficker"));
     }
 }
 
@@ -713,6 +868,31 @@ async fn the_after_action_report_is_published_only_as_its_approved_redacted_text
             pixels.len()
         );
 
+        // The editor in the browser: the sides see the passage they marked, the preview does
+        // not; a passage that is not there is refused at its field with the input kept.
+        let editor = format!("/waivers/{id}/report");
+        let (status, shown) = w.page(&editor, REVIEWER).await;
+        assert_eq!(status, StatusCode::OK);
+        let shown = shown.as_str().unwrap();
+        let preview = &shown[shown.find("Preview of the published text").unwrap()..];
+        assert!(
+            preview.contains("[redacted]") && !preview.contains("Jane Doe"),
+            "{preview}"
+        );
+        assert!(shown.contains("personal data of an informant"), "{shown}");
+        let (status, refused) = w
+            .submit_form(
+                REGISTRY,
+                &editor,
+                &editor,
+                "edit=redact&section=outcome&passage=nowhere&reason=x",
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = refused.as_str().unwrap();
+        assert!(refused.contains("id=\"passage-error\"") && refused.contains("value=\"nowhere\""));
+        assert_eq!(w.page(&editor, OTHER).await.0, StatusCode::NOT_FOUND);
+
         // Any change withdraws both approvals and the publication with them.
         edit(
             REVIEWER,
@@ -867,4 +1047,79 @@ async fn the_published_2019_and_2020_tables_are_rebuilt_from_requests_made_throu
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn the_request_form_shows_what_is_missing_beside_each_field_and_submits_when_complete() {
+    let w = World::new(Backend::Sqlite, "2026-11-30T18:00:00Z".parse().unwrap()).await;
+    let (status, _) = w.page("/waivers/new", REVIEWER).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "reviewers do not request waivers"
+    );
+    let (status, refused) = w
+        .submit_form(
+            REGISTRY,
+            "/waivers/new",
+            "/waivers/new",
+            "incident_type=malicious_dns_activity&tlds=bad..tld",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = refused.as_str().unwrap();
+    assert!(
+        refused.contains("id=\"tlds-error\"") && refused.contains("bad..tld"),
+        "{refused}"
+    );
+    let (status, _) = w
+        .submit_form(
+            REGISTRY,
+            "/waivers/new",
+            "/waivers/new",
+            "incident_type=malicious_dns_activity&tlds=alpha",
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, list) = w.call(Method::GET, "/api/v1/srw", REGISTRY, None).await;
+    let id = list[0]["id"].as_i64().unwrap();
+    let edit = format!("/waivers/{id}/edit");
+    let (status, shown) = w.page(&edit, REGISTRY).await;
+    assert_eq!(status, StatusCode::OK);
+    let shown = shown.as_str().unwrap();
+    for field in ["description", "urgency", "provisions", "period", "contacts"] {
+        assert!(
+            shown.contains(&format!("id=\"{field}-missing\"")),
+            "{field}: {shown}"
+        );
+    }
+    assert!(!shown.contains("id=\"tlds-missing\""), "the TLD is given");
+    let (status, still) = w
+        .submit_form(
+            REGISTRY,
+            &edit,
+            &edit,
+            "incident_type=malicious_dns_activity&tlds=alpha&submit=yes",
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "incomplete: not submitted"
+    );
+    assert!(still.as_str().unwrap().contains("id=\"urgency-missing\""));
+    let complete = "incident_type=malicious_dns_activity&tlds=alpha&description=DGA+C2\
+        &name_count=400&action_taken=no&response=register+them&urgency=high&expedited=no\
+        &provisions=Specification+6&period_start=2026-12-01&period_end=2027-01-01\
+        &contacts=Desk+%3Cabuse%40registry.example%3E&submit=yes";
+    let (status, _) = w.submit_form(REGISTRY, &edit, &edit, complete).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, submitted) = w
+        .call(Method::GET, format!("/api/v1/srw/{id}"), REGISTRY, None)
+        .await;
+    assert_eq!(submitted["state"], "submitted", "{submitted}");
+    assert_eq!(
+        submitted["submitted"]["contacts"][0]["email"],
+        "abuse@registry.example"
+    );
 }

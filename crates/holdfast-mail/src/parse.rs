@@ -246,6 +246,13 @@ pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError>
         Format::PlainText
     };
 
+    // Reporters often attach their list of names as a text or CSV file.
+    for attachment in attachments.iter().filter(|a| is_name_list(a)) {
+        names
+            .text(&String::from_utf8_lossy(&attachment.bytes))
+            .map_err(too_many)?;
+    }
+
     Ok(Inbound {
         from: message.from().and_then(first_mailbox),
         to: message.to().map(mailboxes).unwrap_or_default(),
@@ -579,6 +586,24 @@ fn texts(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().map(|text| text.to_string()).collect(),
         _ => Vec::new(),
     }
+}
+
+/// Whether an attachment is text to read for names: `text/plain` or `text/csv`, or a file named
+/// `.txt` or `.csv` sent as something generic.
+fn is_name_list(attachment: &Evidence) -> bool {
+    let media = attachment
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let named = attachment.filename.as_deref().is_some_and(|name| {
+        let name = name.to_ascii_lowercase();
+        name.ends_with(".txt") || name.ends_with(".csv")
+    });
+    matches!(media.as_str(), "text/plain" | "text/csv")
+        || (named && matches!(media.as_str(), "application/octet-stream" | ""))
 }
 
 #[cfg(test)]

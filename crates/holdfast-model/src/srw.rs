@@ -999,6 +999,20 @@ spelled! {
     }
 }
 
+/// A message in a request's thread: the reviewer's questions and notes of contact, the
+/// requester's answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadMessage {
+    /// When it was written.
+    pub at: Timestamp,
+    /// Which side wrote it.
+    pub party: Party,
+    /// Who wrote it (their e-mail address).
+    pub author: String,
+    /// What it says (text, shown escaped).
+    pub text: String,
+}
+
 /// A passage marked confidential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redaction {

@@ -23,6 +23,9 @@ use crate::{Change, Clock, Result, Service, ServiceError, record, require};
 /// row, the commit) is paid once per 50,000 names instead of once per 10,000.
 const BATCHES_PER_TRANSACTION: i64 = 5;
 
+/// Blocks that end within this span are "lifting soon" in the blocks list.
+pub const LIFTING_SOON: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// Business days a registrar gets to answer a referral when the decision gives no deadline.
 const REFERRAL_BUSINESS_DAYS: u32 = 2;
 
@@ -425,6 +428,37 @@ impl Service {
         Ok(tx.actions(org, limit).await?)
     }
 
+    /// The blocks in force at `now` in the actor's TLDs (all, for admins): their number, how
+    /// many lift within [`LIFTING_SOON`], and the first `limit` by end date.
+    pub async fn blocks(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<holdfast_store::BlockList> {
+        require(actor, Permission::TakeAction)?;
+        crate::audit::check_limit(limit)?;
+        let org = (actor.role != Role::Admin).then_some(actor.org_id);
+        let soon = now.saturating_add(LIFTING_SOON).unwrap_or(now);
+        let mut tx = self.store.read().await?;
+        Ok(tx.blocks_in_force(org, now, soon, limit).await?)
+    }
+
+    /// Every action the actor may see that listed `name` (at most 200, newest first), with
+    /// the name's result in it: the history of a domain.
+    pub async fn name_history(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Vec<(Action, ActionItem)>> {
+        require(actor, Permission::TakeAction)?;
+        let name = DomainName::parse(name)
+            .map_err(|error| ServiceError::invalid("name", error.to_string()))?;
+        let org = (actor.role != Role::Admin).then_some(actor.org_id);
+        let mut tx = self.store.read().await?;
+        Ok(tx.actions_naming(org, name.as_str(), 200).await?)
+    }
+
     /// The names of an action with their results, `limit` at most, after sequence `after`.
     pub async fn action_items(
         &self,
@@ -444,9 +478,29 @@ impl Service {
     /// has its result. Safe to call again after a
     /// stop, and while another call runs: a second runner of the same action returns at once.
     pub async fn run_action(&self, id: i64, clock: &dyn Clock) -> Result<()> {
-        let Some(_running) = self.running.claim(id) else {
-            return Ok(());
-        };
+        loop {
+            let Some(claim) = self.running.claim(id) else {
+                return Ok(());
+            };
+            self.run_claimed(id, clock).await?;
+            drop(claim);
+            // A step taken while this runner held the claim (an undo decided as the apply
+            // finished, while its effect was being measured) found the claim taken and left the
+            // work here: look again now that the claim is free.
+            let mut tx = self.store.read().await?;
+            let state = tx
+                .action_without_counts(id)
+                .await?
+                .map(|action| action.state);
+            drop(tx);
+            if !matches!(state, Some(ActionState::Applying | ActionState::Undoing)) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Applies or undoes action `id` until every name has its result; the caller holds its claim.
+    async fn run_claimed(&self, id: i64, clock: &dyn Clock) -> Result<()> {
         let mut last_commit = Instant::now();
         loop {
             let now = clock.now();

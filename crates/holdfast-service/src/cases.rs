@@ -12,16 +12,16 @@ use holdfast_model::{
     Priority, ResponsibleParty, SourceClass, ThreatType, case::clock_standing,
 };
 use holdfast_store::{
-    Action, Case, CaseClock, CaseFilter, Evidence, Message, QueuedCase, Referral, Report,
-    ReportName, Store, Tx,
+    Action, Case, CaseClock, CaseFilter, FileOwner, Message, QueuedCase, Referral, Report,
+    ReportName, Store, StoredFile, Tx,
 };
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::accounts::{email, text};
 use crate::desk::{Desk, desk_of, queue_to_reporters};
+use crate::files::Upload;
 use crate::intake::Draft;
 use crate::{ActionRequest, Change, Result, Service, ServiceError, record, require};
 use holdfast_model::MessageEvent as Event;
@@ -147,7 +147,7 @@ pub struct ClockView {
 pub struct CaseView {
     pub case: Case,
     pub reports: Vec<Report>,
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<StoredFile>,
     pub clocks: Vec<ClockView>,
     pub actions: Vec<Action>,
     pub referrals: Vec<Referral>,
@@ -161,7 +161,7 @@ pub struct CaseView {
 pub struct ReportView {
     pub report: Report,
     pub case_state: Option<CaseState>,
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<StoredFile>,
     pub answers: Vec<Message>,
 }
 
@@ -267,18 +267,6 @@ pub(crate) fn free_text(field: &str, value: &str, max: usize) -> Result<String> 
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .collect())
-}
-
-/// A file name safe to show and to offer as a download name: no path, no control characters,
-/// at most 200 characters. The text stays as given otherwise (it is escaped where shown).
-pub(crate) fn safe_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if cleaned.trim().is_empty() || cleaned == "." || cleaned == ".." {
-        "evidence".to_owned()
-    } else {
-        cleaned
-    }
 }
 
 fn view_clock(clock: &CaseClock, now: Timestamp) -> ClockView {
@@ -578,36 +566,24 @@ impl Service {
         content_type: &str,
         content: &[u8],
         now: Timestamp,
-    ) -> Result<Evidence> {
-        if content.len() > MAX_EVIDENCE_BYTES {
-            return Err(ServiceError::invalid(
-                "file",
-                format!("evidence files are at most {MAX_EVIDENCE_BYTES} bytes"),
-            ));
-        }
+    ) -> Result<StoredFile> {
+        let upload = Upload::new(filename, content_type, content)?;
         let mut tx = self.store.write().await?;
         let report = visible_report(&mut tx, actor, report_id).await?;
-        let filename = safe_filename(filename);
-        let content_type = if content_type.len() <= 100 && content_type.is_ascii() {
-            content_type
-        } else {
-            "application/octet-stream"
-        };
-        let sha256 = hex::encode(Sha256::digest(content));
         let id = tx
-            .insert_evidence(report.id, &filename, content_type, &sha256, content, now)
+            .insert_file(FileOwner::Report, report.id, upload.stored(), now)
             .await?;
         let change = Change {
             org_id: Some(report.registry_org_id),
             action: "evidence.add",
             subject: format!("report:{report_id}"),
             reason: "",
-            details: json!({ "evidence": id, "filename": filename, "sha256": sha256,
-                             "size": content.len() }),
+            details: json!({ "evidence": id, "filename": upload.filename,
+                             "sha256": upload.sha256, "size": content.len() }),
         };
         record(&mut tx, Some(actor), now, change).await?;
         let stored = tx
-            .evidence(report.id)
+            .files(FileOwner::Report, report.id)
             .await?
             .into_iter()
             .find(|evidence| evidence.id == id)
@@ -620,7 +596,7 @@ impl Service {
     pub async fn evidence_file(&self, actor: &Actor, id: i64) -> Result<(String, Vec<u8>)> {
         let mut tx = self.store.read().await?;
         let (report_id, filename, content) = tx
-            .evidence_content(id)
+            .file_content(FileOwner::Report, id)
             .await?
             .ok_or(ServiceError::NotFound { what: "evidence" })?;
         visible_report(&mut tx, actor, report_id).await?;
@@ -642,7 +618,7 @@ impl Service {
             Some(case_id) => tx.case(case_id).await?.map(|case| case.state),
             None => None,
         };
-        let evidence = tx.evidence(id).await?;
+        let evidence = tx.files(FileOwner::Report, id).await?;
         let answers = tx.report_messages(id).await?;
         Ok(ReportView {
             report,
@@ -680,7 +656,7 @@ impl Service {
         let reports = tx.case_reports(id).await?;
         let mut evidence = Vec::new();
         for report in &reports {
-            evidence.extend(tx.evidence(report.id).await?);
+            evidence.extend(tx.files(FileOwner::Report, report.id).await?);
         }
         let clocks = tx
             .case_clocks(id)
@@ -1145,17 +1121,5 @@ mod tests {
         check("evil.example/path", Some("evil.example"));
         check("http://[2001:db8::1]/", None);
         check("", None);
-    }
-
-    #[test]
-    fn filenames_lose_paths_and_control_characters() {
-        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
-        assert_eq!(safe_filename("C:\\x\\a\u{0}b.png"), "ab.png");
-        assert_eq!(safe_filename(".."), "evidence");
-        assert_eq!(
-            safe_filename("<img src=x onerror=alert(1)>.png"),
-            "<img src=x onerror=alert(1)>.png",
-            "kept as text: it is escaped wherever it is shown"
-        );
     }
 }

@@ -7,7 +7,7 @@ use holdfast_model::{
     Calendar, CaseState, CaseStep, Clock, ClockTargets, DomainName, MessageEvent as Event,
     UnknownValue,
 };
-use holdfast_store::{Action, Case, DeskSettings, Direction, NewMessage, Referral, Tx};
+use holdfast_store::{Action, Case, DeskSettings, Direction, FileOwner, NewMessage, Referral, Tx};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
@@ -308,7 +308,7 @@ pub(crate) async fn refer(
         for url in &report.urls {
             evidence.push(format!("- URL: {url}"));
         }
-        for file in tx.evidence(report.id).await? {
+        for file in tx.files(FileOwner::Report, report.id).await? {
             evidence.push(format!(
                 "- file {} ({} bytes, SHA-256 {})",
                 file.filename, file.size, file.sha256

@@ -22,7 +22,7 @@ mod waivers;
 mod zone;
 
 pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserView};
-pub use actions::ActionRequest;
+pub use actions::{ActionRequest, LIFTING_SOON};
 pub use audit::AuditVerification;
 pub use cases::{
     CaseCommand, CaseView, ClockView, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, ReportReceipt,
@@ -33,15 +33,15 @@ pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, TickReport, case_address, case_in
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
-pub use holdfast_store::{Action, ActionItem, ActionState, ItemResult};
+pub use holdfast_store::{Action, ActionItem, ActionState, BlockList, ItemResult, ListedBlock};
 pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
-    Case, CaseFilter, Direction, Evidence, Message, QueuedCase, Referral, Report, ReportName,
+    Case, CaseFilter, Direction, Message, QueuedCase, Referral, Report, ReportName,
 };
 pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
-pub use srw::{ReviewMarks, SrwView};
+pub use srw::{ReviewInput, ReviewMarks, SrwView};
 pub use srw_report::{AfterActionView, PublishedReport, ReportEdit};
 pub use zone::{EXPORT_TTL, ZoneImport};
 

@@ -4,15 +4,13 @@
 
 use holdfast_mail::{Format, Inbound, Limits, Outbound, SmtpRelay, parse_message};
 use holdfast_model::ThreatType;
-use holdfast_store::{Direction, NewMail, NewMessage};
+use holdfast_store::{Direction, FileOwner, NewMail, NewMessage};
 use jiff::Timestamp;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use crate::cases::{
-    MAX_DESCRIPTION, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, free_text, safe_filename,
-};
+use crate::cases::{MAX_DESCRIPTION, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, free_text};
 use crate::desk::{case_address, case_in_address, queue_to_staff};
+use crate::files::Upload;
 use crate::{
     Change, ReportReceipt, ReportRequest, Result, Service, ServiceError, Submitter, record,
 };
@@ -203,17 +201,10 @@ impl Service {
         match &parsed {
             Ok(inbound) => {
                 for file in &inbound.attachments {
-                    let name = safe_filename(file.filename.as_deref().unwrap_or("attachment"));
-                    let sha256 = hex::encode(Sha256::digest(&file.bytes));
-                    tx.insert_evidence(
-                        receipt.report_id,
-                        &name,
-                        &file.content_type,
-                        &sha256,
-                        &file.bytes,
-                        now,
-                    )
-                    .await?;
+                    let name = file.filename.as_deref().unwrap_or("attachment");
+                    let upload = Upload::received(name, &file.content_type, &file.bytes);
+                    tx.insert_file(FileOwner::Report, receipt.report_id, upload.stored(), now)
+                        .await?;
                 }
             }
             Err(error) => tx.set_mail_parse_error(mail_id, &error.to_string()).await?,

@@ -4,8 +4,8 @@
 
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
 use holdfast_model::srw::{
-    self, RequesterKind, ReviewClock, SrwRequestDraft, WaiverTerms, missing_fields,
-    reviewer_calendar,
+    self, Party, RequesterKind, ReviewClock, SrwRequestDraft, ThreadMessage, WaiverTerms,
+    missing_fields, reviewer_calendar,
 };
 use holdfast_model::{Calendar, Deadline};
 use holdfast_store::{FileOwner, SrwRecord, SrwScope, StoredFile, Tx, WaiverRecord};
@@ -35,6 +35,18 @@ fn requester_kind(actor: &Actor) -> Result<RequesterKind> {
         Role::RegistrarStaff => RequesterKind::Registrar,
         _ => RequesterKind::Registry,
     })
+}
+
+/// The side of the waiver process `actor` is on: the reviewers, or a requesting registry's or
+/// registrar's staff; no other role takes part.
+pub(crate) fn side(actor: &Actor) -> Result<Party> {
+    if actor.role.may(Permission::ReviewWaivers) {
+        Ok(Party::Reviewer)
+    } else if actor.role.may(Permission::RequestWaivers) {
+        Ok(Party::Requester)
+    } else {
+        Err(ServiceError::Forbidden)
+    }
 }
 
 /// The reviewers' calendar: the reviewer organisation's own, or Los Angeles time without
@@ -223,11 +235,8 @@ impl Service {
 
     /// One waiver request with what it lacks (a draft) or its deadlines (submitted).
     pub async fn srw_request(&self, actor: &Actor, id: i64) -> Result<SrwView> {
-        if !(actor.role.may(Permission::RequestWaivers)
-            || actor.role.may(Permission::ReviewWaivers)
-            || actor.role == Role::Admin)
-        {
-            return Err(ServiceError::Forbidden);
+        if actor.role != Role::Admin {
+            side(actor)?;
         }
         let mut tx = self.store.read().await?;
         self.view(&mut tx, actor, id).await
@@ -254,11 +263,7 @@ impl Service {
         content: &[u8],
         now: Timestamp,
     ) -> Result<StoredFile> {
-        if !(actor.role.may(Permission::RequestWaivers)
-            || actor.role.may(Permission::ReviewWaivers))
-        {
-            return Err(ServiceError::Forbidden);
-        }
+        side(actor)?;
         let upload = Upload::new(filename, content_type, content)?;
         let mut tx = self.store.write().await?;
         let mut request = visible_request(&mut tx, actor, id).await?;
@@ -300,19 +305,117 @@ impl Service {
     }
 }
 
+/// A review step as a side takes it.
+#[derive(Debug, Clone)]
+pub struct ReviewInput {
+    pub command: srw::ReviewCommand,
+    /// A new or updated waiver's terms (decide).
+    pub terms: Option<WaiverTerms>,
+    /// The question (ask), the answer (answer), or a note (any other step).
+    pub message: Option<String>,
+}
+
+/// The longest message in a request's thread, in characters.
+const MAX_MESSAGE_CHARS: usize = 20_000;
+
+/// A thread message's text: not blank, bounded, no control characters but line breaks and tabs.
+fn thread_text(field: &str, text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ServiceError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ServiceError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+impl Service {
+    /// Writes to the thread of submitted request `id`: the requester's staff or the reviewers.
+    pub async fn post_srw_message(
+        &self,
+        actor: &Actor,
+        id: i64,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<SrwView> {
+        let party = side(actor)?;
+        let text = thread_text("text", text)?;
+        let mut tx = self.store.write().await?;
+        let mut request = visible_request(&mut tx, actor, id).await?;
+        if party == Party::Requester && request.org_id != actor.org_id {
+            return Err(ServiceError::NotFound {
+                what: "waiver request",
+            });
+        }
+        if request.submitted.is_none() {
+            return Err(ServiceError::Conflict {
+                what: format!("waiver request {id} is a draft: submit it first"),
+            });
+        }
+        request.thread.push(ThreadMessage {
+            at: now,
+            party,
+            author: actor.email.clone(),
+            text,
+        });
+        tx.update_srw(&request, now).await?;
+        let change = Change {
+            org_id: Some(request.org_id),
+            action: "srw.message",
+            subject: format!("srw:{id}"),
+            reason: "",
+            details: json!({ "party": party.as_str() }),
+        };
+        record(&mut tx, Some(actor), now, change).await?;
+        let view = self.view(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
 impl Service {
     /// Takes a review step: the reviewers take every step but one, the requester answers the
-    /// information asked for. Steps out of order are refused with the reason. A decision that
-    /// issues or updates a waiver carries its `terms`; the waiver (or its new version) is stored
-    /// with the decision, in the same transaction.
+    /// information asked for. Steps out of order are refused with the reason. A question and its
+    /// answer carry their text, any other step may carry a note; they join the request's thread.
+    /// A decision that issues or updates a waiver carries its `terms`; the waiver (or its new
+    /// version) is stored with the decision, in the same transaction.
     pub async fn review_srw(
         &self,
         actor: &Actor,
         id: i64,
-        command: srw::ReviewCommand,
-        terms: Option<WaiverTerms>,
+        step: ReviewInput,
         now: Timestamp,
     ) -> Result<SrwView> {
+        let ReviewInput {
+            command,
+            terms,
+            message,
+        } = step;
+        let message = message
+            .as_deref()
+            .map(|text| thread_text("message", text))
+            .transpose()?;
+        let needs_text = match command.step() {
+            srw::ReviewStep::AskInformation => Some("say what information is needed"),
+            srw::ReviewStep::AnswerInformation => Some("give the information asked for"),
+            _ => None,
+        };
+        if let (Some(why), None) = (needs_text, &message) {
+            return Err(ServiceError::invalid("message", why));
+        }
         let requester_step = command.step() == srw::ReviewStep::AnswerInformation;
         if requester_step {
             require(actor, Permission::RequestWaivers)?;
@@ -360,6 +463,18 @@ impl Service {
             }
         }
         request.review = Some(next);
+        if let Some(text) = message {
+            request.thread.push(ThreadMessage {
+                at: now,
+                party: if requester_step {
+                    Party::Requester
+                } else {
+                    Party::Reviewer
+                },
+                author: actor.email.clone(),
+                text,
+            });
+        }
         tx.update_srw(&request, now).await?;
         let change = Change {
             org_id: Some(request.org_id),

@@ -2,14 +2,14 @@
 //! redact (SPEC B4), published only as its approved redacted text, and the yearly figures of
 //! every answered request (SPEC B5).
 
-use holdfast_model::org::{Actor, Permission};
+use holdfast_model::org::Actor;
 use holdfast_model::srw::{
     self, AfterActionReport, ClosedRequest, Party, Redaction, Section, YearTable,
 };
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::srw::{review_calendar, visible_request};
+use crate::srw::{review_calendar, side, visible_request};
 use crate::{Change, Result, Service, ServiceError, record};
 
 /// The longest section, in characters.
@@ -66,23 +66,12 @@ pub struct PublishedReport {
     pub text: String,
 }
 
-/// Which side of the report `actor` writes for on a request of `requester_org`.
+/// Which side of the report `actor` writes for on a request of `requester_org`: the reviewers,
+/// or the requesting organisation's own staff.
 fn party(actor: &Actor, requester_org: i64) -> Result<Party> {
-    if actor.role.may(Permission::ReviewWaivers) {
-        Ok(Party::Reviewer)
-    } else if actor.role.may(Permission::RequestWaivers) && actor.org_id == requester_org {
-        Ok(Party::Requester)
-    } else {
-        Err(ServiceError::Forbidden)
-    }
-}
-
-/// Refuses roles that are neither side of any report.
-fn may_write_reports(actor: &Actor) -> Result<()> {
-    if actor.role.may(Permission::ReviewWaivers) || actor.role.may(Permission::RequestWaivers) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
+    match side(actor)? {
+        Party::Requester if actor.org_id != requester_org => Err(ServiceError::Forbidden),
+        party => Ok(party),
     }
 }
 
@@ -130,7 +119,7 @@ impl Service {
     /// The after-action report of request `id` as its sides see it (the requester's staff and
     /// the reviewers), with the preview of its published form.
     pub async fn srw_report(&self, actor: &Actor, id: i64) -> Result<AfterActionView> {
-        may_write_reports(actor)?;
+        side(actor)?;
         let mut tx = self.store.read().await?;
         let request = visible_request(&mut tx, actor, id).await?;
         party(actor, request.org_id)?;
@@ -146,7 +135,7 @@ impl Service {
         edit: ReportEdit,
         now: Timestamp,
     ) -> Result<AfterActionView> {
-        may_write_reports(actor)?;
+        side(actor)?;
         let mut tx = self.store.write().await?;
         let mut request = visible_request(&mut tx, actor, id).await?;
         let party = party(actor, request.org_id)?;

@@ -690,6 +690,42 @@ impl Tx {
         Ok(actions)
     }
 
+    /// The actions (of one organisation, or of all) that listed `name`, newest first, with the
+    /// name's result in each: a domain's history. `name` is canonical (letters, digits, hyphens
+    /// and dots), so it is found in the batches' JSON text as the opening string of an item.
+    pub async fn actions_naming(
+        &mut self,
+        org_id: Option<i64>,
+        name: &str,
+        limit: i64,
+    ) -> Result<Vec<(Action, ActionItem)>> {
+        let pattern = format!("%[\"{name}\",%");
+        let rows: Vec<(i64, i64, String)> = on!(self, |conn| sqlx::query_as(
+            "SELECT b.action_id, b.first_seq, b.items FROM action_batches b \
+             JOIN actions a ON a.id = b.action_id \
+             WHERE ($1 IS NULL OR a.org_id = $1) AND b.items LIKE $2 \
+             ORDER BY b.action_id DESC, b.first_seq LIMIT $3"
+        )
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+        let mut history = Vec::new();
+        for (action_id, first_seq, json) in rows {
+            let Some(item) = decode(first_seq, &json)?
+                .into_iter()
+                .find(|item| item.name == name)
+            else {
+                continue;
+            };
+            if let Some(action) = self.action(action_id).await? {
+                history.push((action, item));
+            }
+        }
+        Ok(history)
+    }
+
     /// The names of an action from `after_seq` on, `limit` at most.
     pub async fn action_items(
         &mut self,
@@ -1157,7 +1193,80 @@ pub struct ActiveBlock {
     pub action_id: Option<i64>,
 }
 
+/// A block in force, as the blocks list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBlock {
+    pub name: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub action_id: Option<i64>,
+}
+
+/// The blocks in force: how many, how many lift by a time, and the first of them by end date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockList {
+    pub total: i64,
+    pub lifting_soon: i64,
+    pub first: Vec<ListedBlock>,
+}
+
 impl Tx {
+    /// The blocks in force at `now` in the TLDs of `org_id` (all, when `None`): their number,
+    /// how many lift before `soon`, and the first `limit` by end date.
+    pub async fn blocks_in_force(
+        &mut self,
+        org_id: Option<i64>,
+        now: Timestamp,
+        soon: Timestamp,
+        limit: i64,
+    ) -> Result<BlockList> {
+        let (total, lifting_soon): (i64, i64) = on!(self, |conn| sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN b.ends_at <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM blocks b JOIN tlds t ON t.id = b.tld_id \
+             WHERE ($1 IS NULL OR t.org_id = $1) AND b.lifted_at IS NULL AND b.ends_at > $2"
+        )
+        .bind(org_id)
+        .bind(micros(now))
+        .bind(micros(soon))
+        .fetch_one(conn)
+        .await)?;
+        let rows: Vec<(String, String, String, i64, i64, Option<i64>)> =
+            on!(self, |conn| sqlx::query_as(
+                "SELECT b.name, b.reason, b.requested_by, b.starts_at, b.ends_at, b.action_id \
+                 FROM blocks b JOIN tlds t ON t.id = b.tld_id \
+                 WHERE ($1 IS NULL OR t.org_id = $1) AND b.lifted_at IS NULL AND b.ends_at > $2 \
+                 ORDER BY b.ends_at, b.name LIMIT $3"
+            )
+            .bind(org_id)
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
+        let first = rows
+            .into_iter()
+            .map(
+                |(name, reason, requested_by, starts_at, ends_at, action_id)| {
+                    Ok(ListedBlock {
+                        name,
+                        reason,
+                        requested_by,
+                        starts_at: timestamp("block starts_at", starts_at)?,
+                        ends_at: timestamp("block ends_at", ends_at)?,
+                        action_id,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BlockList {
+            total,
+            lifting_soon,
+            first,
+        })
+    }
+
     /// The block on `name` in force at `now`, if any.
     pub async fn active_block(
         &mut self,

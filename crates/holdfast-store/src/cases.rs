@@ -87,18 +87,6 @@ pub struct Report {
     pub received_at: Timestamp,
 }
 
-/// A stored piece of evidence, without its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
-    pub id: i64,
-    pub report_id: i64,
-    pub filename: String,
-    pub content_type: String,
-    pub size: i64,
-    pub sha256: String,
-    pub created_at: Timestamp,
-}
-
 /// A case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
@@ -837,73 +825,6 @@ impl Tx {
             .map(|done| done.rows_affected()))?;
         }
         Ok(())
-    }
-
-    /// Stores a piece of evidence; returns its id.
-    pub async fn insert_evidence(
-        &mut self,
-        report_id: i64,
-        filename: &str,
-        content_type: &str,
-        sha256: &str,
-        content: &[u8],
-        now: Timestamp,
-    ) -> Result<i64> {
-        let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
-        let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
-            "INSERT INTO evidence (report_id, filename, content_type, size, sha256, content, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
-        )
-        .bind(report_id)
-        .bind(filename)
-        .bind(content_type)
-        .bind(size)
-        .bind(sha256)
-        .bind(content)
-        .bind(micros(now))
-        .fetch_one(conn)
-        .await)
-        .map_err(insert_error("evidence"))?;
-        Ok(id)
-    }
-
-    /// The evidence of a report, without content.
-    pub async fn evidence(&mut self, report_id: i64) -> Result<Vec<Evidence>> {
-        let rows: Vec<(i64, i64, String, String, i64, String, i64)> = on!(self, |conn| {
-            sqlx::query_as(
-                "SELECT id, report_id, filename, content_type, size, sha256, created_at \
-                 FROM evidence WHERE report_id = $1 ORDER BY id",
-            )
-            .bind(report_id)
-            .fetch_all(conn)
-            .await
-        })?;
-        rows.into_iter()
-            .map(
-                |(id, report_id, filename, content_type, size, sha256, at)| {
-                    Ok(Evidence {
-                        id,
-                        report_id,
-                        filename,
-                        content_type,
-                        size,
-                        sha256,
-                        created_at: timestamp("evidence stored", at)?,
-                    })
-                },
-            )
-            .collect()
-    }
-
-    /// A piece of evidence with its content: (report id, filename, content).
-    pub async fn evidence_content(&mut self, id: i64) -> Result<Option<(i64, String, Vec<u8>)>> {
-        let row: Option<(i64, String, Vec<u8>)> = on!(self, |conn| sqlx::query_as(
-            "SELECT report_id, filename, content FROM evidence WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(conn)
-        .await)?;
-        Ok(row)
     }
 
     // --- cases --------------------------------------------------------------------------------

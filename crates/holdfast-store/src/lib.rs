@@ -17,12 +17,12 @@ pub mod testing;
 
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
 pub use actions::{
-    Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockOrigin, DnsChange, DnsPrimary,
-    ItemResult, NewAction, NewItem, StateChange, TldSettings, UndoResult,
+    Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockList, BlockOrigin, DnsChange,
+    DnsPrimary, ItemResult, ListedBlock, NewAction, NewItem, StateChange, TldSettings, UndoResult,
 };
 pub use cases::{
-    Case, CaseClock, CaseFilter, DeskSettings, Direction, Evidence, Message, NewMail, NewMessage,
-    NewReport, QueuedCase, Referral, Report, ReportName,
+    Case, CaseClock, CaseFilter, DeskSettings, Direction, Message, NewMail, NewMessage, NewReport,
+    QueuedCase, Referral, Report, ReportName,
 };
 pub use files::{FileOwner, NewFile, StoredFile};
 pub use registry::{Domain, NewRegistrar, Registrar};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use holdfast_model::srw::{
     AfterActionReport, ClockMarks, RequesterKind, Review, ReviewClock, SrwRequestDraft,
-    SubmittedRequest, Waiver, WaiverTerms,
+    SubmittedRequest, ThreadMessage, Waiver, WaiverTerms,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -40,6 +40,8 @@ pub struct SrwRecord {
     pub report: Option<AfterActionReport>,
     /// Reminders and breaches recorded per review clock.
     pub marks: BTreeMap<ReviewClock, ClockMarks>,
+    /// Questions, answers and notes between the two sides, oldest first.
+    pub thread: Vec<ThreadMessage>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -54,12 +56,13 @@ type SrwRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
     i64,
     i64,
 );
 
 const SRW_COLUMNS: &str = "id, org_id, requester_kind, created_by, draft, submitted, review, \
-     report, marks, created_at, updated_at";
+     report, marks, thread, created_at, updated_at";
 
 fn json<T: Serialize>(what: &'static str, value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|error| StoreError::Corrupt {
@@ -86,6 +89,7 @@ fn srw_row(row: SrwRow) -> Result<SrwRecord> {
         review,
         report,
         marks,
+        thread,
         created_at,
         updated_at,
     ) = row;
@@ -109,6 +113,10 @@ fn srw_row(row: SrwRow) -> Result<SrwRecord> {
             .transpose()?,
         marks: marks
             .map(|text| from_json("review clock marks", &text))
+            .transpose()?
+            .unwrap_or_default(),
+        thread: thread
+            .map(|text| from_json("waiver request thread", &text))
             .transpose()?
             .unwrap_or_default(),
         created_at: timestamp("waiver request created", created_at)?,
@@ -161,10 +169,11 @@ impl Tx {
             .map(|report| json("after-action report", report))
             .transpose()?;
         let marks = json("review clock marks", &record.marks)?;
+        let thread = json("waiver request thread", &record.thread)?;
         let submitted_at = record.submitted.as_ref().map(|s| micros(s.submitted_at));
         on!(self, |conn| sqlx::query(
             "UPDATE srw_requests SET draft = $2, submitted = $3, review = $4, updated_at = $5, \
-             submitted_at = $6, report = $7, marks = $8 WHERE id = $1"
+             submitted_at = $6, report = $7, marks = $8, thread = $9 WHERE id = $1"
         )
         .bind(record.id)
         .bind(&draft)
@@ -174,6 +183,7 @@ impl Tx {
         .bind(submitted_at)
         .bind(report.as_deref())
         .bind(&marks)
+        .bind(&thread)
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))?;

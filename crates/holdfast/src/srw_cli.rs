@@ -52,6 +52,15 @@ pub enum SrwCommand {
         /// The waiver's terms as a JSON file (decide new-waiver or updated-waiver).
         #[arg(long)]
         terms: Option<PathBuf>,
+        /// The question (ask-information), the answer (answer-information), or a note.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Write to a submitted request's thread.
+    Message {
+        id: i64,
+        #[arg(long)]
+        text: String,
     },
     /// Waivers with their versions (one waiver's with an id).
     Waivers { id: Option<i64> },
@@ -169,8 +178,9 @@ pub fn srw(client: &Client, command: SrwCommand) -> anyhow::Result<Value> {
             waiver,
             reason,
             terms,
+            message,
         } => {
-            let body = match step {
+            let mut body = match step {
                 Step::AssignReviewer => json!({ "step": "assign_reviewer",
                     "reviewer": reviewer.context("--reviewer: name the reviewer")? }),
                 Step::ConfirmIncident => json!({ "step": "confirm_incident" }),
@@ -186,8 +196,15 @@ pub fn srw(client: &Client, command: SrwCommand) -> anyhow::Result<Value> {
                     body
                 }
             };
+            if let Some(message) = message {
+                body["message"] = json!(message);
+            }
             client.post(&format!("/api/v1/srw/{id}/review"), &body)
         }
+        SrwCommand::Message { id, text } => client.post(
+            &format!("/api/v1/srw/{id}/messages"),
+            &json!({ "text": text }),
+        ),
         SrwCommand::Waivers { id: None } => client.get("/api/v1/waivers"),
         SrwCommand::Waivers { id: Some(id) } => client.get(&format!("/api/v1/waivers/{id}")),
         SrwCommand::Report(command) => report(client, command),

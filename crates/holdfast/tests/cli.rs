@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 mod mail;
 mod srw;
 mod tidy;
+mod ui;
 
 const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
 

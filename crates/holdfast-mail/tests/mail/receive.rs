@@ -396,6 +396,46 @@ async fn an_xarf_report_as_an_attachment_beside_a_screenshot() {
     server.stop().await;
 }
 
+#[test]
+fn names_listed_in_a_text_or_csv_attachment_are_read() {
+    let message = crlf(
+        "From: soc@cert.example\n\
+         To: abuse@registry.example\n\
+         Subject: Botnet C2 list\n\
+         MIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\n\
+         \n\
+         --b1\n\
+         Content-Type: text/plain\n\
+         \n\
+         See the attached lists.\n\
+         --b1\n\
+         Content-Type: text/csv\n\
+         Content-Disposition: attachment; filename=\"c2.csv\"\n\
+         \n\
+         domain,first_seen\n\
+         c2-one.example,2026-11-28\n\
+         c2-two[.]example,2026-11-29\n\
+         --b1\n\
+         Content-Type: application/octet-stream\n\
+         Content-Disposition: attachment; filename=\"more.TXT\"\n\
+         \n\
+         c2-three.example\n\
+         --b1\n\
+         Content-Type: application/pdf\n\
+         Content-Disposition: attachment; filename=\"letter.pdf\"\n\
+         \n\
+         not-a-list.example\n\
+         --b1--\n",
+    );
+    let inbound = parse_message(&message, &Limits::default()).unwrap();
+    assert_eq!(
+        inbound.names.domains,
+        ["c2-one.example", "c2-two.example", "c2-three.example"]
+    );
+    assert_eq!(inbound.attachments.len(), 3, "kept as evidence too");
+}
+
 #[tokio::test]
 async fn unknown_recipients_get_550_and_known_ones_still_get_the_message() {
     let server = Server::start(|_| {}).await;

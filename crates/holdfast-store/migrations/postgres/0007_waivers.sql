@@ -19,6 +19,7 @@ CREATE TABLE waiver_versions (
 );
 ALTER TABLE srw_requests ADD COLUMN report TEXT;
 ALTER TABLE srw_requests ADD COLUMN marks TEXT;
+ALTER TABLE srw_requests ADD COLUMN thread TEXT;
 ALTER TABLE actions ADD COLUMN waiver_ref TEXT;
 -- Files either side attaches to a waiver request (evidence, the waiver letter).
 CREATE TABLE srw_attachments (

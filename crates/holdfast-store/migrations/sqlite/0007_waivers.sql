@@ -1,6 +1,6 @@
 -- Waivers (SQLite): one row per waiver (its identity and holder), one per version (the terms a
 -- decision issued or updated, as the model's JSON). Waiver requests gain their after-action
--- report and the review clocks' reminder and breach marks; actions say which waiver let them
+-- report, the review clocks' reminder and breach marks and the thread of messages; actions say which waiver let them
 -- act, or that they were taken in an emergency without one.
 CREATE TABLE waivers (
     id          INTEGER PRIMARY KEY,
@@ -19,6 +19,7 @@ CREATE TABLE waiver_versions (
 );
 ALTER TABLE srw_requests ADD COLUMN report TEXT;
 ALTER TABLE srw_requests ADD COLUMN marks TEXT;
+ALTER TABLE srw_requests ADD COLUMN thread TEXT;
 ALTER TABLE actions ADD COLUMN waiver_ref TEXT;
 -- Files either side attaches to a waiver request (evidence, the waiver letter).
 CREATE TABLE srw_attachments (

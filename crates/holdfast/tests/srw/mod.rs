@@ -78,7 +78,15 @@ fn a_waiver_request_goes_from_draft_to_published_report_and_figures() {
         json(&server.cli(&reviewer, &all))
     };
     review(&["assign-reviewer", "--reviewer", "Jane Reviewer"]);
-    review(&["confirm-incident"]);
+    let confirmed = review(&[
+        "confirm-incident",
+        "--message",
+        "Called the desk: confirmed.",
+    ]);
+    assert_eq!(
+        confirmed["thread"][0]["text"],
+        "Called the desk: confirmed."
+    );
     review(&["discuss"]);
     let terms = file(
         "terms.json",
