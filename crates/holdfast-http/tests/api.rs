@@ -1152,6 +1152,29 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/waivers/{srw}/report",           [403, 200, 404, 404, 403, 303]),
         (Method::POST, "/waivers/{srw}/report",           [403, 422, 404, 404, 403, 303]),
         (Method::GET,  "/report",                         [200, 200, 200, 200, 200, 200]),
+        (Method::GET,  "/admin",                          [200, 200, 200, 200, 200, 303]),
+        (Method::POST, "/admin/organisations",            [422, 403, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/organisations/{registry}", [200, 200, 404, 404, 404, 303]),
+        (Method::POST, "/admin/organisations/{registry}/users", [422, 403, 403, 403, 403, 303]),
+        (Method::POST, "/admin/organisations/{reporter_org}/verify-lea", [303, 403, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/tokens",                   [200, 200, 200, 200, 200, 303]),
+        (Method::POST, "/admin/tokens",                   [422, 422, 422, 422, 422, 303]),
+        (Method::POST, "/admin/tokens/{token}/revoke",    [404, 404, 404, 404, 404, 303]),
+        (Method::GET,  "/admin/tlds",                     [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/admin/tlds",                     [422, 403, 403, 403, 403, 303]),
+        (Method::POST, "/admin/tlds/{tld}/sinkhole",      [422, 403, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/registrars",               [200, 200, 200, 403, 403, 303]),
+        (Method::POST, "/admin/registrars",               [422, 403, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/desks/{registry}",         [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/admin/desks/{registry}",         [422, 422, 403, 403, 403, 303]),
+        (Method::POST, "/admin/desks/{registry}/calendar", [422, 422, 403, 403, 403, 303]),
+        (Method::POST, "/admin/desks/{registry}/holidays", [422, 422, 403, 403, 403, 303]),
+        (Method::POST, "/admin/desks/{registry}/holidays/remove", [422, 422, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/templates",                [200, 200, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/templates/{event}",        [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/admin/templates/{event}",        [422, 422, 403, 403, 403, 303]),
+        (Method::GET,  "/admin/sources",                  [200, 200, 403, 403, 403, 303]),
+        (Method::POST, "/admin/sources",                  [422, 422, 403, 403, 403, 303]),
         (Method::POST, "/signout",                        [303, 303, 303, 303, 303, 303]),
     ]
 }
@@ -1170,7 +1193,12 @@ async fn every_role_gets_exactly_its_answer_from_every_page() {
                 .replace("{other_case}", &app.other_case.to_string())
                 .replace("{action}", &app.action.to_string())
                 .replace("{evidence}", &app.evidence.to_string())
-                .replace("{srw}", &app.srw.to_string());
+                .replace("{srw}", &app.srw.to_string())
+                .replace("{registry}", &app.registry.to_string())
+                .replace("{reporter_org}", &app.reporter_org.to_string())
+                .replace("{tld}", &app.tld.to_string())
+                .replace("{token}", "999999")
+                .replace("{event}", "acknowledgment");
             let callers: Vec<Option<String>> = Role::ALL
                 .into_iter()
                 .map(|role| Some(format!("holdfast_session=0.{}", app.token(role))))

@@ -391,6 +391,24 @@ impl Service {
         Ok(tx.tokens_of_user(actor.user_id).await?)
     }
 
+    /// A user's tokens (never their secrets): one's own, or anyone's as an admin.
+    pub async fn user_tokens(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+    ) -> Result<(UserView, Vec<ApiToken>)> {
+        if user_id != actor.user_id {
+            require(actor, Permission::ManageAccounts)?;
+        }
+        let mut tx = self.store.read().await?;
+        let user = tx
+            .user(user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
+        let tokens = tx.tokens_of_user(user_id).await?;
+        Ok((user.into(), tokens))
+    }
+
     /// Revokes a token: one's own, or any as an admin.
     pub async fn revoke_token(&self, actor: &Actor, token_id: i64, now: Timestamp) -> Result<()> {
         let mut tx = self.store.write().await?;

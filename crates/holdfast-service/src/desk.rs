@@ -7,7 +7,9 @@ use holdfast_model::{
     Calendar, CaseState, CaseStep, Clock, ClockTargets, DomainName, MessageEvent as Event,
     UnknownValue,
 };
-use holdfast_store::{Action, Case, DeskSettings, Direction, FileOwner, NewMessage, Referral, Tx};
+use holdfast_store::{
+    Action, Case, DeskSettings, Direction, FileOwner, NewMessage, RecognisedSource, Referral, Tx,
+};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
@@ -148,6 +150,75 @@ pub(crate) fn render(template: &str, fill: &[(&str, String)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// One message of a registry's desk as its staff see it: the wording in use (the registry's
+/// own, or the built-in one) and the placeholders it may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateView {
+    pub event: Event,
+    pub subject: String,
+    pub body: String,
+    /// Whether the registry set its own wording.
+    pub own: bool,
+    pub placeholders: Vec<&'static str>,
+}
+
+/// The placeholders every message fills.
+const COMMON_PLACEHOLDERS: [&str; 3] = ["case", "threat_type", "desk"];
+
+/// The placeholders a message of `event` fills: those of every message and those its built-in
+/// wording uses.
+fn placeholders(event: Event) -> Vec<&'static str> {
+    let (subject, body) = event.default_text();
+    let mut found: Vec<&'static str> = COMMON_PLACEHOLDERS.to_vec();
+    for text in [subject, body] {
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                break;
+            };
+            let key = &after[..close];
+            if !found.contains(&key) {
+                found.push(key);
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    found
+}
+
+/// An example value of a placeholder, for the preview of a wording.
+fn example(key: &str) -> String {
+    match key {
+        "case" => "1234",
+        "threat_type" => "phishing",
+        "desk" => "abuse@registry.example",
+        "report" => "5678",
+        "names" => "login-bank.example, secure-pay.example",
+        "assess_due" | "due" => "2026-12-01T10:00:00Z",
+        "priority" => "high",
+        "course_of_action" => "hold the names",
+        "timeline" => "within 24 hours",
+        "evidence" => "- URL: http://login-bank.example/",
+        "reason" => "the site is not harmful",
+        "note" => "The names are held.",
+        "clock" => "assess",
+        "from" => "reporter@example.net",
+        "subject" => "Re: [case 1234] Our assessment",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// A wording of `event` as a message would read, its placeholders filled with example values.
+pub fn template_preview(event: Event, subject: &str, body: &str) -> (String, String) {
+    let fill: Vec<(&str, String)> = placeholders(event)
+        .into_iter()
+        .map(|key| (key, example(key)))
+        .collect();
+    (render(subject, &fill), render(body, &fill))
 }
 
 /// The first names of a list for a message: at most 20, then how many more.
@@ -587,6 +658,54 @@ impl Service {
         tx.commit().await?;
         self.caches.reference_changed();
         Ok(id)
+    }
+
+    /// The wording of every message of the actor's registry: its own or the built-in one.
+    pub async fn templates(&self, actor: &Actor) -> Result<Vec<TemplateView>> {
+        require(actor, Permission::WorkCases)?;
+        let mut tx = self.store.read().await?;
+        let mut views = Vec::new();
+        for event in Event::ALL {
+            let own = tx.message_template(actor.org_id, event.as_str()).await?;
+            let (subject, body) = match &own {
+                Some((subject, body)) => (subject.clone(), body.clone()),
+                None => {
+                    let (subject, body) = event.default_text();
+                    (subject.to_owned(), body.to_owned())
+                }
+            };
+            views.push(TemplateView {
+                event: *event,
+                subject,
+                body,
+                own: own.is_some(),
+                placeholders: placeholders(*event),
+            });
+        }
+        Ok(views)
+    }
+
+    /// The sources the actor's registry recognises.
+    pub async fn recognised_sources(&self, actor: &Actor) -> Result<Vec<RecognisedSource>> {
+        require(actor, Permission::WorkCases)?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.recognised_sources(actor.org_id).await?)
+    }
+
+    /// Who verified a reporter organisation as law enforcement, and when (admins see every
+    /// organisation, everyone else their own).
+    pub async fn lea_verification(
+        &self,
+        actor: &Actor,
+        org_id: i64,
+    ) -> Result<Option<(String, Timestamp)>> {
+        if !actor.may_see_org(org_id) {
+            return Err(ServiceError::NotFound {
+                what: "organisation",
+            });
+        }
+        let mut tx = self.store.read().await?;
+        Ok(tx.lea_verified(org_id).await?)
     }
 
     /// Sets the registry's own wording of one message.

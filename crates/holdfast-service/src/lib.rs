@@ -30,6 +30,7 @@ pub use cases::{
 };
 pub use demo::{DEMO_DESK_ADDRESS, DEMO_PASSWORD, DemoInstall};
 pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, TickReport, case_address, case_in_address};
+pub use desk::{TemplateView, template_preview};
 pub use dns::{PrimaryRequest, StoreZones};
 pub use domains::{Availability, DomainOperation, DomainView, NameCheck};
 pub use error::ServiceError;
@@ -38,6 +39,7 @@ pub use holdfast_store::{ApiToken, Organisation, Registrar, Tld};
 pub use holdfast_store::{
     Case, CaseFilter, Direction, Message, QueuedCase, Referral, Report, ReportName,
 };
+pub use holdfast_store::{RecognisedSource, TldSettings};
 pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;

@@ -2,7 +2,7 @@
 
 use holdfast_model::DomainName;
 use holdfast_model::org::{Actor, OrgKind, Permission, Role};
-use holdfast_store::NewRegistrar;
+use holdfast_store::{NewRegistrar, TldSettings};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -101,6 +101,18 @@ impl Service {
 }
 
 impl Service {
+    /// The TLDs the actor may see with their sinkhole hosts: all for admins, their registry's
+    /// for registry staff.
+    pub async fn sinkholes(&self, actor: &Actor) -> Result<Vec<TldSettings>> {
+        require(actor, Permission::ReadTlds)?;
+        let mut tx = self.store.read().await?;
+        let all = tx.tld_settings().await?;
+        Ok(all
+            .into_iter()
+            .filter(|tld| actor.may_see_org(tld.org_id))
+            .collect())
+    }
+
     /// Sets the sinkhole hosts of a TLD, where redirect and create delegate names (admins).
     pub async fn set_sinkhole(
         &self,

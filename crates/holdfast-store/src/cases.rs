@@ -18,6 +18,19 @@ use sqlx::sqlite::SqliteRow;
 use crate::bulk::{BULK, Bind, Col};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
+/// A row of `recognised_sources`: id, e-mail domain, reporter organisation, label, created.
+type SourceRow = (i64, Option<String>, Option<i64>, String, i64);
+
+/// A source a registry recognises: an e-mail domain or a reporter organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecognisedSource {
+    pub id: i64,
+    pub email_domain: Option<String>,
+    pub reporter_org_id: Option<i64>,
+    pub label: String,
+    pub created_at: Timestamp,
+}
+
 /// A registry's desk: clock targets and the address reports and replies come to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeskSettings {
@@ -627,6 +640,31 @@ impl Tx {
         .await)
         .map_err(insert_error("recognised source"))?;
         Ok(id)
+    }
+
+    /// The sources a registry recognises, oldest first.
+    pub async fn recognised_sources(
+        &mut self,
+        registry_org_id: i64,
+    ) -> Result<Vec<RecognisedSource>> {
+        let rows: Vec<SourceRow> = on!(self, |conn| sqlx::query_as(
+            "SELECT id, email_domain, reporter_org_id, label, created_at \
+                 FROM recognised_sources WHERE registry_org_id = $1 ORDER BY id"
+        )
+        .bind(registry_org_id)
+        .fetch_all(conn)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, email_domain, reporter_org_id, label, created_at)| {
+                Ok(RecognisedSource {
+                    id,
+                    email_domain,
+                    reporter_org_id,
+                    label,
+                    created_at: timestamp("recognised source", created_at)?,
+                })
+            })
+            .collect()
     }
 
     /// The label of the recognised source matching an e-mail domain or a reporter organisation.

@@ -22,7 +22,7 @@ pub use actions::{
 };
 pub use cases::{
     Case, CaseClock, CaseFilter, DeskSettings, Direction, Message, NewMail, NewMessage, NewReport,
-    QueuedCase, Referral, Report, ReportName,
+    QueuedCase, RecognisedSource, Referral, Report, ReportName,
 };
 pub use files::{FileOwner, NewFile, StoredFile};
 pub use registry::{Domain, NewRegistrar, Registrar};

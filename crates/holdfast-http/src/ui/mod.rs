@@ -4,6 +4,8 @@
 //! the queue. Sessions, CSRF and one-time form tokens live in `session`.
 
 mod actions;
+mod admin;
+mod admin_desk;
 mod assets;
 mod blocks;
 mod desk;
@@ -77,6 +79,44 @@ pub fn routes() -> Router<AppState> {
             "/waivers/{id}/report",
             get(srw::report).post(srw::edit_report),
         )
+        .route("/admin", get(admin::index))
+        .route("/admin/organisations", post(admin::create_organisation))
+        .route("/admin/organisations/{id}", get(admin::organisation))
+        .route("/admin/organisations/{id}/users", post(admin::create_user))
+        .route(
+            "/admin/organisations/{id}/verify-lea",
+            post(admin::verify_lea),
+        )
+        .route("/admin/tokens", get(admin::tokens).post(admin::issue_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/tlds", get(admin::tlds).post(admin::create_tld))
+        .route("/admin/tlds/{id}/sinkhole", post(admin::set_sinkhole))
+        .route(
+            "/admin/registrars",
+            get(admin::registrars).post(admin::create_registrar),
+        )
+        .route(
+            "/admin/desks/{org}",
+            get(admin_desk::desk).post(admin_desk::set_desk),
+        )
+        .route(
+            "/admin/desks/{org}/calendar",
+            post(admin_desk::set_calendar),
+        )
+        .route("/admin/desks/{org}/holidays", post(admin_desk::add_holiday))
+        .route(
+            "/admin/desks/{org}/holidays/remove",
+            post(admin_desk::remove_holiday),
+        )
+        .route("/admin/templates", get(admin_desk::templates))
+        .route(
+            "/admin/templates/{event}",
+            get(admin_desk::template).post(admin_desk::set_template),
+        )
+        .route(
+            "/admin/sources",
+            get(admin_desk::sources).post(admin_desk::add_source),
+        )
 }
 
 /// A link of the main navigation.
@@ -103,6 +143,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ),
     ("/portal", "My reports", Some(Permission::FileReports)),
     ("/report", "Report abuse", Some(Permission::FileReports)),
+    ("/admin", "Admin", Some(Permission::WorkCases)),
 ];
 
 /// A line at the top of a page after something happened (or failed).
