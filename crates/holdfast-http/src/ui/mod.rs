@@ -6,6 +6,7 @@
 mod actions;
 mod assets;
 mod blocks;
+mod chart;
 mod desk;
 mod domain;
 mod format;
@@ -13,6 +14,7 @@ mod portal;
 mod registrar;
 mod session;
 mod srw;
+mod stats;
 
 use askama::Template;
 use axum::Router;
@@ -56,6 +58,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/desk/actions/{id}", get(actions::page))
         .route("/desk/blocks", get(blocks::list))
+        .route("/statistics", get(stats::page))
+        .route("/statistics.csv", get(stats::csv))
         .route("/desk/actions/{id}/undo", post(desk::undo))
         .route("/desk/actions/{id}/approve", post(desk::approve))
         .route("/evidence/{id}", get(desk::evidence))
@@ -93,6 +97,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/desk", "Queue", Some(Permission::WorkCases)),
     ("/desk/actions", "Actions", Some(Permission::TakeAction)),
     ("/desk/blocks", "Blocks", Some(Permission::TakeAction)),
+    ("/statistics", "Statistics", Some(Permission::WorkCases)),
     ("/registrar", "Referrals", Some(Permission::AnswerReferrals)),
     ("/domains", "Domains", Some(Permission::OperateRegistry)),
     ("/waivers", "Waivers", Some(Permission::RequestWaivers)),
