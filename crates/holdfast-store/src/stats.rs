@@ -158,14 +158,14 @@ fn statement(source: &Source, columns: &str, group: bool) -> String {
     } else {
         String::new()
     };
-    let joined = format!("FROM {{rows}} p JOIN {from} ON {at} >= p.column2 AND {at} < p.column3");
+    let within = format!("{at} >= p.column2 AND {at} < p.column3");
     format!(
-        "SELECT p.column1 AS period, t.name AS tld, {columns} {joined} \
+        "SELECT p.column1 AS period, t.name AS tld, {columns} FROM {{rows}} p, {from} \
          JOIN tlds t ON t.org_id = {org} AND ($3 IS NULL OR t.id = $3) \
-         WHERE {filter} AND ($2 IS NULL OR {org} = $2) AND {in_tld}{per_tld_group} \
+         WHERE {within} AND {filter} AND ($2 IS NULL OR {org} = $2) AND {in_tld}{per_tld_group} \
          UNION ALL \
-         SELECT p.column1 AS period, CAST(NULL AS TEXT) AS tld, {columns} {joined} \
-         WHERE {filter} AND ($2 IS NULL OR {org} = $2) \
+         SELECT p.column1 AS period, CAST(NULL AS TEXT) AS tld, {columns} FROM {{rows}} p, {from} \
+         WHERE {within} AND {filter} AND ($2 IS NULL OR {org} = $2) \
          AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tlds t WHERE t.id = $3 AND {in_tld})){all_group}"
     )
 }
