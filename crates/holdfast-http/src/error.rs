@@ -67,6 +67,17 @@ impl ApiError {
         }
     }
 
+    /// A use case's refusal of a query's values: a value that is not valid is the client's
+    /// malformed request (400, naming the field), not a refused change (422).
+    pub fn from_query(error: ServiceError) -> ApiError {
+        match error {
+            ServiceError::Invalid { field, reason } => {
+                ApiError::field(StatusCode::BAD_REQUEST, "invalid", field, reason)
+            }
+            other => ApiError::from(other),
+        }
+    }
+
     /// No route here.
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")

@@ -11,6 +11,7 @@ pub mod public_form;
 mod published;
 pub mod registry_api;
 pub mod srw_api;
+pub mod stats_api;
 pub mod ui;
 
 use std::sync::Arc;
@@ -110,6 +111,7 @@ impl AppState {
         srw_api::submit_srw, srw_api::review_srw, srw_api::list_waivers, srw_api::get_waiver,
         srw_api::get_srw_report, srw_api::edit_srw_report, srw_api::srw_figures,
         srw_api::add_attachment, srw_api::attachment_file, srw_api::post_message,
+        stats_api::statistics, stats_api::statistics_csv,
     ),
     components(schemas(error::ErrorEnvelope)),
     modifiers(&BearerAuth),
@@ -283,6 +285,8 @@ pub fn router(state: AppState) -> Router {
         .route("/srw/attachments/{id}", get(srw_api::attachment_file))
         .route("/waivers", get(srw_api::list_waivers))
         .route("/waivers/{id}", get(srw_api::get_waiver))
+        .route("/statistics", get(stats_api::statistics))
+        .route("/statistics.csv", get(stats_api::statistics_csv))
         .route("/audit", get(api::list_audit))
         .route("/audit/verify", post(api::verify_audit));
     Router::new()

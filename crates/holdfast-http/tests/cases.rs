@@ -35,6 +35,7 @@ struct Desk {
     _db: TestStore,
     registry: i64,
     tld: i64,
+    admin: String,
     analyst: String,
     registrar_user: String,
     police: String,
@@ -134,13 +135,14 @@ impl Desk {
             .unwrap();
         tx.commit().await.unwrap();
         let state = AppState::new(service.clone(), clock.clone());
-        let desk = Desk {
+        let mut desk = Desk {
             router: router(state),
             service,
             clock,
             _db: db,
             registry: orgs[0],
             tld: tld.id,
+            admin: String::new(),
             analyst: tokens[0].clone(),
             registrar_user: tokens[1].clone(),
             police: tokens[2].clone(),
@@ -152,6 +154,7 @@ impl Desk {
             .await
             .unwrap()
             .token;
+        desk.admin = admin_token.clone();
         let verify = json!({ "reason": "liaison officer's call, badge checked" });
         let path = format!("/api/v1/organisations/{}/verify-lea", orgs[2]);
         let (status, body) = desk
@@ -1045,5 +1048,286 @@ async fn recognised_sources_and_the_registrys_own_wording() {
             format!("Dear reporter, case {case_id} covers name11.test.")
         );
         assert_eq!(ack["sender"], "abuse@registry.example");
+    }
+}
+
+/// The CSV's lines as a set of `period,tld,measure,key,value`, header first.
+fn csv_lines(body: &Value) -> Vec<String> {
+    body.as_str().unwrap().lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn statistics_count_threats_sources_actions_and_times_per_tld_and_period() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let now = desk.clock.now();
+
+        // Another registry with its own TLD and staff: its figures are its own.
+        let admin = desk.service.authenticate(&desk.admin, now).await.unwrap();
+        let other = desk
+            .service
+            .create_organisation(
+                &admin,
+                NewOrganisation {
+                    name: "Other Registry".into(),
+                    kind: OrgKind::Registry,
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
+        let new_tld = NewTld {
+            name: "other".into(),
+            org_id: other,
+            reason: String::new(),
+        };
+        desk.service.create_tld(&admin, new_tld, now).await.unwrap();
+        let other_staff = desk
+            .service
+            .create_user(
+                &admin,
+                other,
+                NewUserRequest {
+                    email: "staff@other.example".into(),
+                    display_name: "Other staff".into(),
+                    role: Role::RegistryStaff,
+                    password: None,
+                    reason: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let other_staff = desk
+            .service
+            .issue_token(&admin, other_staff.id, "test", None, now)
+            .await
+            .unwrap()
+            .token;
+
+        // t = 0: three reports, three cases: phishing (law enforcement), malware and phishing
+        // (the public); and one for the other registry.
+        let lea = desk
+            .report(
+                &desk.police,
+                json!({ "threat_type": "phishing", "names": ["name1.test"] }),
+            )
+            .await;
+        let malware = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "malware", "names": ["name9.test"] }),
+            )
+            .await;
+        desk.report(
+            &desk.citizen,
+            json!({ "threat_type": "phishing", "names": ["name5.test"] }),
+        )
+        .await;
+        desk.report(
+            &desk.citizen,
+            json!({ "threat_type": "spam", "names": ["spam.other"] }),
+        )
+        .await;
+        let first = lea["case_id"].as_i64().unwrap();
+        let second = malware["case_id"].as_i64().unwrap();
+
+        // t = 30 min: the first case acknowledged in time. t = 90 min: the others breached
+        // (recorded by the worker); the second acknowledged late, the third still running.
+        desk.advance(SignedDuration::from_mins(30));
+        let (status, body) = desk.step(first, json!({ "step": "acknowledge" })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        desk.advance(SignedDuration::from_mins(60));
+        let tick = desk.service.tick(desk.clock.now()).await.unwrap();
+        assert_eq!(
+            tick.breached, 3,
+            "{backend:?} (two here, one at the other registry)"
+        );
+        let (status, body) = desk.step(second, json!({ "step": "acknowledge" })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The first case assessed an hour after its acknowledgment, one name held; the
+        // worker marks it mitigated, 90 minutes after it opened.
+        let assess = json!({ "step": "assess", "priority": "high",
+            "priority_rationale": "a bank's customers", "threat_type": "phishing",
+            "responsible_party": "registry", "course_of_action": "hold the name" });
+        let (status, body) = desk.step(first, assess).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let path = format!("/api/v1/cases/{first}/actions");
+        let hold = json!({ "kind": "hold", "names": ["name1.test"], "reason": "phishing kit" });
+        let (status, action) = desk
+            .call(Method::POST, &path, &desk.analyst, Some(hold))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{action}");
+        let id = action["id"].as_i64().unwrap();
+        common::settle(&desk.router, &desk.analyst, id, false).await;
+        let tick = desk.service.tick(desk.clock.now()).await.unwrap();
+        assert_eq!(tick.mitigated, 1, "{backend:?}");
+        let december = "/api/v1/statistics?from=2026-12-01&to=2026-12-31&period=month";
+        let (status, stats) = desk.call(Method::GET, december, &desk.analyst, None).await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {stats}");
+        assert_eq!(stats["periods"], json!(["2026-12"]));
+        assert_eq!(
+            stats["tlds"],
+            json!(["test"]),
+            "staff see their own TLDs only"
+        );
+        let count = |tld: Option<&str>, measure: &str, key: &str| -> Option<i64> {
+            stats["counts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["tld"].as_str() == tld && c["measure"] == measure && c["key"] == key)
+                .map(|c| c["value"].as_i64().unwrap())
+        };
+        for tld in [None, Some("test")] {
+            assert_eq!(count(tld, "reports_by_threat_type", "phishing"), Some(2));
+            assert_eq!(count(tld, "reports_by_threat_type", "malware"), Some(1));
+            assert_eq!(
+                count(tld, "reports_by_threat_type", "spam"),
+                None,
+                "the other's"
+            );
+            assert_eq!(count(tld, "reports_by_source", "lea"), Some(1));
+            assert_eq!(count(tld, "reports_by_source", "other"), Some(2));
+            assert_eq!(count(tld, "cases_by_threat_type", "phishing"), Some(2));
+            assert_eq!(count(tld, "actions_by_kind", "hold"), Some(1));
+            assert_eq!(count(tld, "action_names_by_result", "applied"), Some(1));
+        }
+        let time = |measure: &str| -> &Value {
+            stats["times"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["tld"].is_null() && t["measure"] == measure)
+                .unwrap_or_else(|| panic!("no {measure} in {stats}"))
+        };
+        let ack = time("time_to_acknowledge");
+        // 30 and 90 minutes: median and average an hour; late: the second (met late) and the
+        // third (breached, still running).
+        assert_eq!(
+            (
+                &ack["count"],
+                &ack["median_seconds"],
+                &ack["average_seconds"]
+            ),
+            (&json!(2), &json!(3600), &json!(3600)),
+            "{backend:?} {ack}"
+        );
+        assert_eq!((&ack["breached"], &ack["running"]), (&json!(2), &json!(1)));
+        let assessed = time("time_to_assess");
+        assert_eq!(
+            (
+                &assessed["count"],
+                &assessed["median_seconds"],
+                &assessed["running"]
+            ),
+            (&json!(1), &json!(3600), &json!(1)),
+            "{assessed}"
+        );
+        let mitigated = time("time_to_mitigate");
+        assert_eq!(
+            (&mitigated["count"], &mitigated["median_seconds"]),
+            (&json!(1), &json!(5400)),
+            "{mitigated}"
+        );
+
+        // The same as CSV: one header, one line per period × TLD × measure × key.
+        let csv_path = december.replace("/statistics?", "/statistics.csv?");
+        let (status, csv) = desk.call(Method::GET, &csv_path, &desk.analyst, None).await;
+        assert_eq!(status, StatusCode::OK, "{csv}");
+        let lines = csv_lines(&csv);
+        assert_eq!(lines[0], "period,tld,measure,key,value");
+        for expected in [
+            "2026-12,(all),reports_by_threat_type,phishing,2",
+            "2026-12,test,reports_by_source,lea,1",
+            "2026-12,(all),actions_by_kind,hold,1",
+            "2026-12,(all),time_to_acknowledge,count,2",
+            "2026-12,(all),time_to_acknowledge,median_seconds,3600",
+            "2026-12,(all),time_to_acknowledge,breached,2",
+            "2026-12,test,time_to_mitigate,median_seconds,5400",
+        ] {
+            assert!(
+                lines.iter().any(|l| l == expected),
+                "{expected} not in {lines:#?}"
+            );
+        }
+        let (_, same) = desk
+            .call(
+                Method::GET,
+                &format!("{december}&format=csv"),
+                &desk.analyst,
+                None,
+            )
+            .await;
+        assert_eq!(same, csv);
+
+        // The default range is the last twelve months, by month; a TLD narrows it.
+        let (status, default) = desk
+            .call(
+                Method::GET,
+                "/api/v1/statistics?tld=.TEST",
+                &desk.analyst,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{default}");
+        assert_eq!(
+            (&default["from"], &default["to"]),
+            (&json!("2026-01-01"), &json!("2026-12-04"))
+        );
+        assert_eq!(default["periods"].as_array().unwrap().len(), 12);
+        assert_eq!(default["tld"], "test");
+
+        // The other registry sees its own report only; the admin sees both registries.
+        let (_, theirs) = desk.call(Method::GET, december, &other_staff, None).await;
+        assert_eq!(theirs["tlds"], json!(["other"]));
+        let theirs: Vec<(&Value, &Value)> = theirs["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["measure"] == "reports_by_threat_type")
+            .map(|c| (&c["key"], &c["value"]))
+            .collect();
+        assert_eq!(
+            theirs,
+            [(&json!("spam"), &json!(1)), (&json!("spam"), &json!(1))]
+        );
+        let (status, all) = desk.call(Method::GET, december, &desk.admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{all}");
+        assert_eq!(all["tlds"], json!(["other", "test"]));
+        let reports: i64 = all["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["tld"].is_null() && c["measure"] == "reports_by_threat_type")
+            .map(|c| c["value"].as_i64().unwrap())
+            .sum();
+        assert_eq!(reports, 4);
+
+        // Roles: reporters and registrars may not; another registry's TLD is named as bad.
+        for token in [&desk.police, &desk.registrar_user] {
+            let (status, body) = desk.call(Method::GET, december, token, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            let (status, _) = desk.call(Method::GET, &csv_path, token, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+        for (query, field) in [
+            ("tld=other", "tld"),
+            ("from=2026-13-01", "from"),
+            ("to=yesterday", "to"),
+            ("from=2026-12-05&to=2026-12-01", "from"),
+            ("period=fortnight", "period"),
+            ("period=week&from=2000-01-01", "period"),
+            ("format=xml", "format"),
+            ("colour=red", "colour"),
+        ] {
+            let path = format!("/api/v1/statistics?{query}");
+            let (status, error) = desk.call(Method::GET, &path, &desk.analyst, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+            assert_eq!(error["error"]["field"], field, "{query}: {error}");
+        }
     }
 }

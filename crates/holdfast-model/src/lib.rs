@@ -8,6 +8,7 @@ pub mod name;
 pub mod org;
 pub mod registry;
 pub mod srw;
+pub mod stats;
 pub mod status;
 
 pub use action::{ActionKind, ActionParams, Effect, NameState, Outcome, Registration, Replaced};

@@ -18,6 +18,7 @@ mod registry;
 mod secret;
 mod srw;
 mod srw_report;
+mod stats;
 mod waivers;
 mod zone;
 
@@ -45,6 +46,7 @@ pub use mail::{MAX_MAIL_BYTES, MailOutcome};
 pub use registry::NewRegistrarRequest;
 pub use srw::{ReviewInput, ReviewMarks, SrwView};
 pub use srw_report::{AfterActionView, PublishedReport, ReportEdit};
+pub use stats::{CountFigure, Statistics, StatsLine, StatsRequest, TimeFigure};
 pub use zone::{EXPORT_TTL, ZoneImport};
 
 use holdfast_model::audit::AuditEvent;

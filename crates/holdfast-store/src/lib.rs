@@ -12,6 +12,7 @@ mod cases;
 mod files;
 mod registry;
 mod srw;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -27,6 +28,7 @@ pub use cases::{
 pub use files::{FileOwner, NewFile, StoredFile};
 pub use registry::{Domain, NewRegistrar, Registrar};
 pub use srw::{SrwRecord, SrwScope, WaiverRecord};
+pub use stats::{CountRow, DurationRow, StatsScope};
 
 use std::path::Path;
 use std::str::FromStr;

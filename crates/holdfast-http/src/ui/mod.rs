@@ -8,6 +8,7 @@ mod admin;
 mod admin_desk;
 mod assets;
 mod blocks;
+mod chart;
 mod desk;
 mod domain;
 mod format;
@@ -15,6 +16,7 @@ mod portal;
 mod registrar;
 mod session;
 mod srw;
+mod stats;
 
 use askama::Template;
 use axum::Router;
@@ -58,6 +60,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/desk/actions/{id}", get(actions::page))
         .route("/desk/blocks", get(blocks::list))
+        .route("/statistics", get(stats::page))
+        .route("/statistics.csv", get(stats::csv))
         .route("/desk/actions/{id}/undo", post(desk::undo))
         .route("/desk/actions/{id}/approve", post(desk::approve))
         .route("/evidence/{id}", get(desk::evidence))
@@ -133,6 +137,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/desk", "Queue", Some(Permission::WorkCases)),
     ("/desk/actions", "Actions", Some(Permission::TakeAction)),
     ("/desk/blocks", "Blocks", Some(Permission::TakeAction)),
+    ("/statistics", "Statistics", Some(Permission::WorkCases)),
     ("/registrar", "Referrals", Some(Permission::AnswerReferrals)),
     ("/domains", "Domains", Some(Permission::OperateRegistry)),
     ("/waivers", "Waivers", Some(Permission::RequestWaivers)),

@@ -99,6 +99,7 @@ async function main() {
   try {
     await story(page);
     await waiverStory(page);
+    await statisticsStory(page);
   } catch (error) {
     await screenshot(page, 'failure').catch(() => {});
     throw error;
@@ -463,6 +464,49 @@ async function waiverStory(page) {
   check(!html.includes('Sam Roe') && !html.includes('CERT-X'), 'the redacted phrase is nowhere in the published page');
   await screenshot(page, 'report-published');
   await page.goto(`${base}/`);
+  await signOut(page);
+}
+
+/// The desk's statistics: the story's one phishing report and its hold and block are counted,
+/// each chart with a table of the same numbers beside it, the CSV carries the same filters, and
+/// the yearly SRW tables count the request answered above.
+async function statisticsStory(page) {
+  // 17. Staff open Statistics from the navigation.
+  await signIn(page, 'registry@demo.example');
+  await page.getByRole('link', { name: 'Statistics', exact: true }).click();
+  await page.waitForLoadState();
+  check((await text(page, 'h1')) === 'Statistics', 'the statistics page opens');
+  const phishing = page.locator('#reports-by-threat-chart g.bar[data-label="phishing"]');
+  check((await phishing.count()) === 1, 'the threat chart has a phishing bar');
+  check((await phishing.getAttribute('data-value')) === '1', 'one phishing report, the story\'s');
+  const title = await page.locator('#reports-by-threat-chart > title').textContent();
+  check(title.includes('phishing 1'), `the chart names its bars for screen readers: ${title}`);
+  const actions = await text(page, '#actions-by-kind table');
+  check(/hold(\t\d+)*\t1$/m.test(actions), `one hold in the actions table: ${actions}`);
+  check(/block(\t\d+)*\t1$/m.test(actions), `one block in the actions table: ${actions}`);
+  const acknowledged = await text(page, '#time-to-acknowledge table');
+  check(/\t1\t/.test(acknowledged), `one acknowledgment timed: ${acknowledged}`);
+  const srw = await text(page, '#srw-figures');
+  check(srw.includes('Total number of requests received'), `the yearly SRW tables: ${srw}`);
+  await screenshot(page, 'statistics');
+
+  // 18. The filters work without JavaScript; a bad date is named at its field, input kept.
+  await page.getByLabel('Group by').selectOption('week');
+  await page.getByLabel('TLD', { exact: true }).selectOption('demo');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForLoadState();
+  check(page.url().includes('period=week') && page.url().includes('tld=demo'), `filtered: ${page.url()}`);
+  check((await text(page, '#stats-scope')).includes('.demo'), 'the figures are for .demo');
+  const csv = await page.locator('#stats-csv').getAttribute('href');
+  check(csv.includes('period=week') && csv.includes('tld=demo'), `the CSV link keeps the filters: ${csv}`);
+  const download = await page.request.get(`${base}${csv}`);
+  const lines = (await download.text()).split('\r\n');
+  check(lines[0] === 'period,tld,measure,key,value', `the CSV header: ${lines[0]}`);
+  check(lines.some((line) => /^\d{4}-W\d{2},demo,reports_by_threat_type,phishing,1$/.test(line)), `the CSV counts the report: ${lines.join('\n')}`);
+  await page.goto(`${base}/statistics?from=2026-02-30&period=month`);
+  const error = await text(page, '#s-from-error');
+  check(error.includes('2026-02-30'), `the bad date is named at its field: ${error}`);
+  await screenshot(page, 'statistics-bad-date');
   await signOut(page);
 }
 
