@@ -95,7 +95,7 @@ impl AppState {
         api::list_audit, api::verify_audit,
         registry_api::set_sinkhole, registry_api::import_zone, registry_api::export_zone,
         registry_api::assign_sponsors, registry_api::set_dns,
-        registry_api::decide_action, registry_api::list_actions, registry_api::get_action,
+        registry_api::decide_action, registry_api::preview_action, registry_api::list_actions, registry_api::get_action,
         registry_api::action_names, registry_api::approve_action, registry_api::undo_action,
         registry_api::check_name, registry_api::get_domain, registry_api::create_domain,
         registry_api::update_nameservers, registry_api::transfer_domain,
@@ -206,6 +206,13 @@ pub fn router(state: AppState) -> Router {
             "/actions",
             get(registry_api::list_actions).post(
                 registry_api::decide_action
+                    .layer(DefaultBodyLimit::max(registry_api::MAX_ACTION_BODY_BYTES)),
+            ),
+        )
+        .route(
+            "/actions/preview",
+            post(
+                registry_api::preview_action
                     .layer(DefaultBodyLimit::max(registry_api::MAX_ACTION_BODY_BYTES)),
             ),
         )

@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use holdfast_model::{ActionKind, DomainName, DsRecord, EppStatusSet};
 use holdfast_service::{
-    Action, ActionItem, ActionRequest, Availability, DomainOperation, DomainView, NameCheck,
-    PrimaryRequest, ZoneImport,
+    Action, ActionItem, ActionPreview, ActionRequest, Availability, DomainOperation, DomainView,
+    NameCheck, PrimaryRequest, ZoneImport,
 };
 use http_body_util::BodyExt;
 use jiff::Timestamp;
@@ -319,24 +319,138 @@ pub async fn decide_action(
     Auth(actor): Auth,
     ApiJson(request): ApiJson<ActionIn>,
 ) -> Result<(StatusCode, Json<ActionOut>), ApiError> {
-    let request = ActionRequest {
-        kind: request.kind,
-        names: request.names,
-        reason: request.reason,
-        case_ref: request.case_ref,
-        requested_by: request.requested_by,
-        to_registrar: request.to_registrar,
-        until: request.until,
-        deadline: request.deadline,
-        legal_direction: request.legal_direction,
-        emergency: request.emergency,
-    };
     let action = state
         .service
-        .decide_action(&actor, request, state.clock.now())
+        .decide_action(&actor, request.into(), state.clock.now())
         .await?;
     spawn_run(&state, action.id);
     Ok((StatusCode::ACCEPTED, Json(action.into())))
+}
+
+impl From<ActionIn> for ActionRequest {
+    fn from(request: ActionIn) -> ActionRequest {
+        ActionRequest {
+            kind: request.kind,
+            names: request.names,
+            reason: request.reason,
+            case_ref: request.case_ref,
+            requested_by: request.requested_by,
+            to_registrar: request.to_registrar,
+            until: request.until,
+            deadline: request.deadline,
+            legal_direction: request.legal_direction,
+            emergency: request.emergency,
+        }
+    }
+}
+
+/// One name of a preview.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewNameOut {
+    pub name: String,
+    /// `changes`, `already`, `refused`, `not-ours` or `invalid`.
+    pub result: String,
+    /// Why the name is refused, not ours or invalid.
+    pub detail: Option<String>,
+    /// What would change, in the shape an applied name's `effect` has.
+    #[schema(value_type = Option<Object>)]
+    pub effect: Option<serde_json::Value>,
+}
+
+/// A need of the decision besides the deciding user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalOut {
+    /// `second-approver`, `legal-direction` or `waiver`.
+    pub need: String,
+    /// Whether the request as it stands meets it (a second approver: never before deciding).
+    pub met: bool,
+    pub detail: String,
+}
+
+/// A field the decision would be refused for as it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemOut {
+    pub field: String,
+    pub message: String,
+}
+
+/// What deciding an action would do; nothing is decided.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionPreviewOut {
+    pub kind: String,
+    /// Names after normalising (duplicates dropped, `www.x.tld` as `x.tld`).
+    pub total: usize,
+    /// How many names have each result (`changes`, `already`, `refused`, `not-ours`,
+    /// `invalid`), over every name.
+    pub results: Vec<ResultCount>,
+    /// The first 100 names in the order given.
+    pub names: Vec<PreviewNameOut>,
+    pub approvals: Vec<ApprovalOut>,
+    /// Why deciding it as it stands would be refused; empty when it would be accepted.
+    pub problems: Vec<ProblemOut>,
+}
+
+impl From<ActionPreview> for ActionPreviewOut {
+    fn from(preview: ActionPreview) -> ActionPreviewOut {
+        ActionPreviewOut {
+            kind: preview.kind.as_str().to_owned(),
+            total: preview.total,
+            results: preview
+                .counts
+                .iter()
+                .map(|(result, count)| ResultCount {
+                    result: result.as_str().to_owned(),
+                    count: i64::try_from(*count).unwrap_or(i64::MAX),
+                })
+                .collect(),
+            names: preview
+                .names
+                .into_iter()
+                .map(|name| PreviewNameOut {
+                    name: name.name,
+                    result: name.result.as_str().to_owned(),
+                    detail: name.detail,
+                    effect: name
+                        .effect
+                        .and_then(|effect| serde_json::to_value(effect).ok()),
+                })
+                .collect(),
+            approvals: preview
+                .approvals
+                .into_iter()
+                .map(|approval| ApprovalOut {
+                    need: approval.need.as_str().to_owned(),
+                    met: approval.met,
+                    detail: approval.detail,
+                })
+                .collect(),
+            problems: preview
+                .problems
+                .into_iter()
+                .map(|(field, message)| ProblemOut { field, message })
+                .collect(),
+        }
+    }
+}
+
+/// What deciding this action would do to each name now, and the approvals it needs; decides
+/// nothing and records nothing.
+#[utoipa::path(post, path = "/api/v1/actions/preview", tag = "actions", security(("bearer" = [])),
+    request_body = ActionIn,
+    responses((status = 200, description = "The preview", body = ActionPreviewOut),
+        (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+pub async fn preview_action(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(request): ApiJson<ActionIn>,
+) -> ApiResult<ActionPreviewOut> {
+    let request: ActionRequest = request.into();
+    let preview = state
+        .service
+        .preview_action(&actor, &request, state.clock.now())
+        .await?;
+    Ok(Json(preview.into()))
 }
 
 /// Applies or undoes an action in the background; a stop leaves it to resume at start-up.

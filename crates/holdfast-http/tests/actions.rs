@@ -733,3 +733,324 @@ async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkho
         assert_eq!(status, StatusCode::CREATED, "{backend:?} {created}");
     }
 }
+
+/// The audit log's length, as the analyst sees it.
+async fn audit_len(desk: &Desk) -> usize {
+    let (status, entries) = desk
+        .call(Method::GET, "/api/v1/audit?limit=1000", &desk.analyst, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entries}");
+    entries.as_array().unwrap().len()
+}
+
+async fn preview(desk: &Desk, body: Value) -> Value {
+    let (status, preview) = desk
+        .call(
+            Method::POST,
+            "/api/v1/actions/preview",
+            &desk.analyst,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body} → {preview}");
+    preview
+}
+
+fn preview_count(preview: &Value, result: &str) -> i64 {
+    count(preview, result)
+}
+
+#[tokio::test]
+async fn a_preview_shows_each_names_effect_and_the_approvals_and_changes_nothing() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        set_statuses(
+            &desk,
+            "name2.test",
+            &["clientTransferProhibited", "serverTransferProhibited"],
+        )
+        .await;
+        let before = desk.domain("name2.test").await;
+        let audited = audit_len(&desk).await;
+
+        // A lock on a name that has a transfer lock already: only the statuses it adds.
+        let lock = preview(
+            &desk,
+            json!({ "kind": "lock", "names": ["name2.test", "NAME2.test.", "www.name2.test"], "reason": "seized" }),
+        )
+        .await;
+        assert_eq!(lock["total"], 1, "{lock}");
+        assert_eq!(lock["names"][0]["result"], "changes");
+        let mut added: Vec<&str> = lock["names"][0]["effect"]["added_statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        added.sort_unstable();
+        assert_eq!(
+            added,
+            ["serverDeleteProhibited", "serverUpdateProhibited"],
+            "{backend:?}"
+        );
+        assert_eq!(lock["approvals"], json!([]));
+        assert_eq!(lock["problems"], json!([]));
+        // Nothing changed: the name, the audit log, the actions.
+        assert_eq!(desk.domain("name2.test").await, before);
+        assert_eq!(audit_len(&desk).await, audited);
+        let (_, actions) = desk
+            .call(Method::GET, "/api/v1/actions", &desk.analyst, None)
+            .await;
+        assert_eq!(actions, json!([]));
+
+        // A redirect: old → sinkhole name servers, the DS removed; another TLD is not ours,
+        // a locked name is refused with the reason, nonsense is invalid.
+        set_statuses(&desk, "name3.test", &["serverUpdateProhibited"]).await;
+        let redirect = preview(
+            &desk,
+            json!({ "kind": "redirect", "names": ["name4.test", "evil.example", "name3.test", "-bad-"], "reason": "C2" }),
+        )
+        .await;
+        let names = redirect["names"].as_array().unwrap();
+        assert_eq!(names[0]["name"], "name4.test");
+        assert_eq!(
+            names[0]["effect"]["nameservers"],
+            json!({ "before": ["ns1.host.example", "ns2.host.example"], "after": ["ns1.sinkhole.example", "ns2.sinkhole.example"] })
+        );
+        assert_eq!(names[0]["effect"]["ds"]["after"], json!([]));
+        assert_eq!(names[0]["effect"]["ds"]["before"][0]["key_tag"], 4242);
+        assert_eq!(names[1]["name"], "evil.example");
+        assert_eq!(names[1]["result"], "not-ours");
+        assert!(
+            names[1]["detail"]
+                .as_str()
+                .unwrap()
+                .contains(".example is not one you run")
+        );
+        assert_eq!(names[2]["result"], "refused");
+        assert!(
+            names[2]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("locked (serverUpdateProhibited)"),
+            "{redirect}"
+        );
+        assert_eq!(names[3]["result"], "invalid");
+        for (result, n) in [
+            ("changes", 1),
+            ("not-ours", 1),
+            ("refused", 1),
+            ("invalid", 1),
+            ("already", 0),
+        ] {
+            assert_eq!(preview_count(&redirect, result), n, "{result}: {redirect}");
+        }
+
+        // A delete needs a second approver and a documented direction.
+        let delete = preview(
+            &desk,
+            json!({ "kind": "delete", "names": ["name6.test"], "reason": "court" }),
+        )
+        .await;
+        let needs: Vec<(&str, bool)> = delete["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["need"].as_str().unwrap(), a["met"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(
+            needs,
+            [("second-approver", false), ("legal-direction", false)]
+        );
+        assert_eq!(delete["problems"][0]["field"], "legal_direction");
+        let delete = preview(
+            &desk,
+            json!({ "kind": "delete", "names": ["name6.test"], "reason": "court", "legal_direction": "Order 17/2026" }),
+        )
+        .await;
+        assert_eq!(delete["approvals"][1]["met"], true);
+        assert_eq!(delete["problems"], json!([]));
+        assert!(delete["names"][0]["effect"]["deleted"].is_object());
+
+        // A create in the gTLD .test without a waiver: deciding would be refused, and why.
+        let create = preview(
+            &desk,
+            json!({ "kind": "create", "names": ["dga9.test"], "reason": "DGA" }),
+        )
+        .await;
+        assert_eq!(create["approvals"][0]["need"], "waiver");
+        assert_eq!(create["approvals"][0]["met"], false);
+        assert_eq!(create["problems"][0]["field"], "names");
+        let why = create["problems"][0]["message"].as_str().unwrap();
+        assert!(
+            why.contains("no valid waiver covers create of dga9.test in the gTLD .test")
+                && why.contains("the registry holds no waiver"),
+            "{why}"
+        );
+        // A bad choice is refused as deciding would refuse it, naming the field.
+        let (status, refused) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions/preview",
+                &desk.analyst,
+                Some(json!({ "kind": "block", "names": ["x.test"], "reason": "x" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused["error"]["field"], "until");
+        // A registrar may not preview what it may not decide.
+        let (status, _) = desk
+            .call(
+                Method::POST,
+                "/api/v1/actions/preview",
+                &desk.registrar_user,
+                Some(json!({ "kind": "hold", "names": ["name1.test"], "reason": "x" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(desk.domain("name2.test").await, before);
+        assert_eq!(audit_len(&desk).await, audited);
+    }
+}
+
+/// A page's status, `Location` and HTML, signed in as `token`, with a form body if any.
+async fn page(
+    desk: &Desk,
+    path: &str,
+    token: &str,
+    form: Option<&str>,
+) -> (StatusCode, String, String) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let request = Request::builder()
+        .method(if form.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        })
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("cookie", format!("holdfast_session=0.{token}"));
+    let request = match form {
+        Some(form) => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned())),
+        None => request.body(Body::empty()),
+    };
+    let response = desk.router.clone().oneshot(request.unwrap()).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The value of hidden field `name` in the part of `html` from `from` on.
+fn hidden_after(html: &str, from: &str, name: &str) -> String {
+    let html = &html[html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in {html}"))..];
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_bulk_page_previews_then_decides_once_however_often_the_form_is_sent() {
+    let desk = Desk::new(Backend::Sqlite).await;
+    let (_, _, html) = page(&desk, "/desk/actions", &desk.analyst, None).await;
+    assert!(html.contains("action=\"/desk/actions/preview\""));
+    let csrf = hidden_after(&html, "<form", "csrf");
+    let audited = audit_len(&desk).await;
+    let form = format!(
+        "csrf={csrf}&once=&kind=redirect&reason=C2+%3Cb%3E&names=name8.test%0Aevil.example%0A%3Cscript%3E.test"
+    );
+    let (status, _, html) = page(&desk, "/desk/actions/preview", &desk.analyst, Some(&form)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains(
+            "<p id=\"preview-counts\">3 names: 1 would change, 1 not ours, 1 invalid</p>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains(
+        "name servers: ns1.host.example, ns2.host.example → ns1.sinkhole.example, ns2.sinkhole.example<br>DS removed: key tag 4242 (algorithm 13)"
+    ), "{html}");
+    assert!(html.contains("<td>evil.example</td><td>not ours</td>"));
+    assert!(!html.contains("<script>") && html.contains("&#60;script&#62;.test"));
+    // The form below keeps what was typed; the preview decided nothing.
+    assert!(html.contains("C2 &#60;b&#62;</textarea>"));
+    assert_eq!(audit_len(&desk).await, audited);
+    assert_eq!(
+        desk.domain("name8.test").await["nameservers"][0],
+        "ns1.host.example"
+    );
+    // A forged preview is refused.
+    let (status, _, _) = page(
+        &desk,
+        "/desk/actions/preview",
+        &desk.analyst,
+        Some("csrf=x&kind=hold&names=name8.test&reason=x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Decide sends the same fields under a fresh one-time token; sent again, it does nothing.
+    let start = html
+        .find("<form method=\"post\" action=\"/desk/actions\">")
+        .expect("a Decide form");
+    let decide_form = &html[start..start + html[start..].find("</form>").unwrap()];
+    assert!(decide_form.contains("<button type=\"submit\">Decide</button>"));
+    let fields: Vec<(String, String)> = decide_form
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|part| {
+            let (name, rest) = part.split_once("\" value=\"").unwrap();
+            let value = rest.split('"').next().unwrap();
+            let value = value
+                .replace("&#60;", "<")
+                .replace("&#62;", ">")
+                .replace("&#10;", "\n")
+                .replace("&#38;", "&")
+                .replace("&#34;", "\"")
+                .replace("&#39;", "'");
+            (name.to_owned(), value)
+        })
+        .collect();
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .finish();
+    let (status, location, _) = page(&desk, "/desk/actions", &desk.analyst, Some(&body)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.starts_with("/desk/actions/"), "{location}");
+    let (status, again, _) = page(&desk, "/desk/actions", &desk.analyst, Some(&body)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(again, "/desk/actions?done=repeat");
+    let (_, actions) = desk
+        .call(Method::GET, "/api/v1/actions", &desk.analyst, None)
+        .await;
+    let actions = actions.as_array().unwrap();
+    assert_eq!(
+        actions.len(),
+        1,
+        "one action however often the form is sent"
+    );
+    assert_eq!(actions[0]["reason"], "C2 <b>");
+    assert_eq!(actions[0]["total"], 3);
+    let done = desk.settle(actions[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(count(&done, "applied"), 1);
+    assert_eq!(
+        desk.domain("name8.test").await["nameservers"][0],
+        "ns1.sinkhole.example"
+    );
+}

@@ -282,6 +282,7 @@ fn matrix() -> Vec<Row> {
         (Method::POST,   "/api/v1/tlds/{tld}/sponsors",            [422, 403, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/actions",                        [202, 202, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/actions",                        [200, 200, 403, 403, 403, 401]),
+        (Method::POST,   "/api/v1/actions/preview",                [200, 200, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/actions/{action}",               [200, 200, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/actions/{action}/names",         [200, 200, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/actions/{action}/approve",       [202, 409, 403, 403, 403, 401]),
@@ -378,7 +379,7 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
         json!({ "description": "draft" })
     } else if path.ends_with("/answer") {
         json!({ "answer": "done" })
-    } else if path.ends_with("/actions") {
+    } else if path.ends_with("/actions") || path.ends_with("/actions/preview") {
         json!({ "kind": "no-action", "names": ["example.matrix"], "reason": "matrix" })
     } else if path.ends_with("/undo") {
         json!({ "reason": "matrix" })
@@ -1131,8 +1132,10 @@ fn page_matrix() -> Vec<Row> {
         (Method::GET,  "/desk/cases/{case}",              [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{other_case}/steps",  [303, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/actions",      [409, 409, 403, 403, 403, 303]),
+        (Method::POST, "/desk/cases/{case}/actions/preview", [409, 409, 403, 403, 403, 303]),
         (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
+        (Method::POST, "/desk/actions/preview",           [200, 200, 403, 403, 403, 303]),
         (Method::GET,  "/desk/actions/{action}",          [200, 200, 403, 403, 403, 303]),
         (Method::GET,  "/desk/blocks",                    [200, 200, 403, 403, 403, 303]),
         (Method::GET,  "/statistics",                     [200, 200, 403, 403, 403, 303]),

@@ -54,13 +54,13 @@ pub struct ActionRequest {
 }
 
 /// The names a request gives, each canonical and once, with the result known before applying.
-struct Classified {
-    items: Vec<NewItem>,
-    pending: usize,
+pub(crate) struct Classified {
+    pub(crate) items: Vec<NewItem>,
+    pub(crate) pending: usize,
 }
 
 /// The TLDs an actor may act in, by name.
-fn tlds_of(actor: &Actor, tlds: Vec<TldSettings>) -> HashMap<String, TldSettings> {
+pub(crate) fn tlds_of(actor: &Actor, tlds: Vec<TldSettings>) -> HashMap<String, TldSettings> {
     tlds.into_iter()
         .filter(|tld| actor.role == Role::Admin || tld.org_id == actor.org_id)
         .map(|tld| (tld.name.as_str().to_owned(), tld))
@@ -114,7 +114,7 @@ fn check_some(names: &[String], tlds: &HashMap<String, TldSettings>) -> Vec<Chec
         .collect()
 }
 
-fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
+pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
     // Checking a name (IDNA) is most of the work and independent per name: a long list is cut
     // into one piece per core, checked in parallel and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -166,11 +166,86 @@ fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified
     Classified { items, pending }
 }
 
-fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+pub(crate) fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>> {
     value
         .filter(|value| !value.trim().is_empty())
         .map(|value| text(field, value, max))
         .transpose()
+}
+
+/// The block's end and the referral's deadline a request gives, checked against its kind and
+/// `now` (a referral without one gets two business days).
+pub(crate) fn timing(
+    request: &ActionRequest,
+    now: Timestamp,
+) -> Result<(Option<Timestamp>, Option<Timestamp>)> {
+    let kind = request.kind;
+    if kind != ActionKind::Transfer && request.to_registrar.is_some() {
+        return Err(ServiceError::invalid(
+            "to_registrar",
+            "only a transfer has one",
+        ));
+    }
+    if kind != ActionKind::Block && request.until.is_some() {
+        return Err(ServiceError::invalid(
+            "until",
+            "only a block has an end date",
+        ));
+    }
+    if kind != ActionKind::Refer && request.deadline.is_some() {
+        return Err(ServiceError::invalid(
+            "deadline",
+            "only a referral has a deadline",
+        ));
+    }
+    let until = match (kind, request.until) {
+        (ActionKind::Block, None) => {
+            return Err(ServiceError::invalid("until", "a block needs an end date"));
+        }
+        (_, Some(until)) if until <= now => {
+            return Err(ServiceError::invalid(
+                "until",
+                format!("{until} is not in the future"),
+            ));
+        }
+        (_, until) => until,
+    };
+    let deadline = match (kind, request.deadline) {
+        (_, Some(deadline)) if deadline <= now => {
+            return Err(ServiceError::invalid(
+                "deadline",
+                format!("{deadline} is not in the future"),
+            ));
+        }
+        (ActionKind::Refer, None) => {
+            Some(referral_calendar()?.add_business_days(now, REFERRAL_BUSINESS_DAYS))
+        }
+        (_, deadline) => deadline,
+    };
+    Ok((until, deadline))
+}
+
+/// A transfer names a gaining registrar that exists.
+pub(crate) async fn check_gaining(tx: &mut Tx, request: &ActionRequest) -> Result<()> {
+    if request.kind == ActionKind::Transfer {
+        let Some(to) = request.to_registrar else {
+            return Err(ServiceError::invalid(
+                "to_registrar",
+                "a transfer needs the gaining registrar",
+            ));
+        };
+        if !tx.registrar_exists(to).await? {
+            return Err(ServiceError::invalid(
+                "to_registrar",
+                format!("no registrar has id {to}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Service {
@@ -199,63 +274,9 @@ impl Service {
                 "a delete needs the documented direction it acts on (a court order, say)",
             ));
         }
-        if kind != ActionKind::Transfer && request.to_registrar.is_some() {
-            return Err(ServiceError::invalid(
-                "to_registrar",
-                "only a transfer has one",
-            ));
-        }
-        if kind != ActionKind::Block && request.until.is_some() {
-            return Err(ServiceError::invalid(
-                "until",
-                "only a block has an end date",
-            ));
-        }
-        if kind != ActionKind::Refer && request.deadline.is_some() {
-            return Err(ServiceError::invalid(
-                "deadline",
-                "only a referral has a deadline",
-            ));
-        }
-        let until = match (kind, request.until) {
-            (ActionKind::Block, None) => {
-                return Err(ServiceError::invalid("until", "a block needs an end date"));
-            }
-            (_, Some(until)) if until <= now => {
-                return Err(ServiceError::invalid(
-                    "until",
-                    format!("{until} is not in the future"),
-                ));
-            }
-            (_, until) => until,
-        };
-        let deadline = match (kind, request.deadline) {
-            (_, Some(deadline)) if deadline <= now => {
-                return Err(ServiceError::invalid(
-                    "deadline",
-                    format!("{deadline} is not in the future"),
-                ));
-            }
-            (ActionKind::Refer, None) => {
-                Some(referral_calendar()?.add_business_days(now, REFERRAL_BUSINESS_DAYS))
-            }
-            (_, deadline) => deadline,
-        };
+        let (until, deadline) = timing(&request, now)?;
         let mut tx = self.store.write().await?;
-        if kind == ActionKind::Transfer {
-            let Some(to) = request.to_registrar else {
-                return Err(ServiceError::invalid(
-                    "to_registrar",
-                    "a transfer needs the gaining registrar",
-                ));
-            };
-            if !tx.registrar_exists(to).await? {
-                return Err(ServiceError::invalid(
-                    "to_registrar",
-                    format!("no registrar has id {to}"),
-                ));
-            }
-        }
+        check_gaining(&mut tx, &request).await?;
         let tlds = tlds_of(actor, tx.tld_settings().await?);
         let started = Instant::now();
         let classified = classify(&request.names, &tlds);
@@ -639,6 +660,28 @@ fn item_names<'a>(items: impl Iterator<Item = &'a ActionItem>) -> Result<Vec<Dom
         .collect()
 }
 
+/// Each TLD's id and the parameters an action with these choices plans with there.
+pub(crate) fn params_by_tld(
+    tlds: &HashMap<String, TldSettings>,
+    to_registrar: Option<i64>,
+    internal_registrar: Option<i64>,
+    until: Option<Timestamp>,
+    now: Timestamp,
+) -> HashMap<&str, (i64, ActionParams)> {
+    tlds.iter()
+        .map(|(tld_name, tld)| {
+            let params = ActionParams {
+                sinkhole: tld.sinkhole.clone(),
+                to_registrar,
+                internal_registrar,
+                until,
+                now,
+            };
+            (tld_name.as_str(), (tld.id, params))
+        })
+        .collect()
+}
+
 /// Applies the pending names of a batch and gives each its result.
 async fn apply_chunk(
     tx: &mut Tx,
@@ -661,19 +704,13 @@ async fn apply_chunk(
         .map(|tld| (tld.name.as_str().to_owned(), tld))
         .collect();
     let internal_registrar = tx.internal_registrar().await?;
-    let params: HashMap<&str, (i64, ActionParams)> = tlds
-        .iter()
-        .map(|(tld_name, tld)| {
-            let params = ActionParams {
-                sinkhole: tld.sinkhole.clone(),
-                to_registrar: action.to_registrar_id,
-                internal_registrar,
-                until: action.until,
-                now,
-            };
-            (tld_name.as_str(), (tld.id, params))
-        })
-        .collect();
+    let params = params_by_tld(
+        &tlds,
+        action.to_registrar_id,
+        internal_registrar,
+        action.until,
+        now,
+    );
     let mut planned = Vec::with_capacity(names.len());
     for (item, name) in pending.iter_mut().zip(&names) {
         let Some((tld_id, params)) = params.get(name.tld()) else {

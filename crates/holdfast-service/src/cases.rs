@@ -933,6 +933,37 @@ impl Service {
         Ok(split)
     }
 
+    /// What deciding `request` on case `case_id` would do ([`Service::preview_action`]), with
+    /// the same checks of the case as [`Service::decide_case_action`]: no names means every
+    /// name of the case. Reads only.
+    pub async fn preview_case_action(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        mut request: ActionRequest,
+        now: Timestamp,
+    ) -> Result<crate::ActionPreview> {
+        {
+            let mut tx = self.store.read().await?;
+            let case = staff_case(&mut tx, actor, case_id).await?;
+            case.state
+                .after(CaseStep::DecideAction)
+                .map_err(|refused| ServiceError::Conflict {
+                    what: refused.to_string(),
+                })?;
+            if request.names.is_empty() {
+                request.names = tx
+                    .case_names(case_id, 2_000_000)
+                    .await?
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect();
+            }
+        }
+        request.case_ref = Some(format!("case:{case_id}"));
+        self.preview_action(actor, &request, now).await
+    }
+
     /// Decides an action on names from a case (all the case's names when none are given). A
     /// referral notifies each sponsoring registrar with the evidence and starts the referral
     /// clock on the registry's calendar.

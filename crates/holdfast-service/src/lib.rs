@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod intake;
 mod mail;
+mod preview;
 mod registry;
 mod secret;
 mod srw;
@@ -43,6 +44,7 @@ pub use holdfast_store::{
 pub use holdfast_store::{RecognisedSource, TldSettings};
 pub use holdfast_store::{SrwRecord, StoredFile, WaiverRecord};
 pub use mail::{MAX_MAIL_BYTES, MailOutcome};
+pub use preview::{ActionPreview, Approval, NamePreview, Need, PREVIEW_NAMES, PreviewResult};
 pub use registry::NewRegistrarRequest;
 pub use srw::{ReviewInput, ReviewMarks, SrwView};
 pub use srw_report::{AfterActionView, PublishedReport, ReportEdit};

@@ -126,6 +126,104 @@ pub(crate) struct GateInput<'a> {
     pub case_ref: Option<&'a str>,
 }
 
+/// What the waivers of the TLDs' registries say about an action's names: whether the gate
+/// applies at all, the waiver versions that cover the names, and the names none covers with
+/// each waiver's reason.
+pub(crate) struct Coverage {
+    /// Names the gate asks about (pending names in a gTLD, for a create or a transfer to the
+    /// internal registrar); empty when the gate does not apply.
+    pub gated: Vec<(DomainName, i64)>,
+    pub used: BTreeSet<(i64, u32)>,
+    pub uncovered: Vec<(DomainName, Vec<(i64, srw::NotCovered)>)>,
+}
+
+impl Coverage {
+    /// The waivers used, as stored with the action: `waiver:ID vVERSION, …`.
+    pub fn waiver_ref(&self) -> String {
+        self.used
+            .iter()
+            .map(|(id, version)| format!("waiver:{id} v{version}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Why the action may not act without an emergency: the first uncovered name and each
+    /// waiver's reason. `None` when every gated name is covered.
+    pub fn refusal(&self, kind: ActionKind) -> Option<String> {
+        let (name, reasons) = self.uncovered.first()?;
+        let why = if reasons.is_empty() {
+            "the registry holds no waiver".to_owned()
+        } else {
+            reasons
+                .iter()
+                .map(|(id, why)| format!("waiver {id}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let more = match self.uncovered.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more names)"),
+        };
+        Some(format!(
+            "no valid waiver covers {} of {name} in the gTLD .{}: {why}{more}; ask for a \
+             Security Response Waiver, or mark the action an emergency to act now and \
+             request the waiver retroactively",
+            kind.as_str(),
+            name.tld()
+        ))
+    }
+}
+
+/// Which of `items` the waiver gate asks about and which waivers cover them at `now`. Reads
+/// only: the preview of an action and the gate both ask it.
+pub(crate) async fn coverage(
+    tx: &mut Tx,
+    kind: ActionKind,
+    to_registrar: Option<i64>,
+    items: &[NewItem],
+    tlds: &HashMap<String, TldSettings>,
+    now: Timestamp,
+) -> Result<Coverage> {
+    let mut coverage = Coverage {
+        gated: Vec::new(),
+        used: BTreeSet::new(),
+        uncovered: Vec::new(),
+    };
+    if !needs_waiver(kind) {
+        return Ok(coverage);
+    }
+    if kind == ActionKind::Transfer && to_registrar != tx.internal_registrar().await? {
+        return Ok(coverage);
+    }
+    coverage.gated = items
+        .iter()
+        .filter(|item| item.result == ItemResult::Pending)
+        .filter_map(|item| {
+            let name = DomainName::parse(&item.name).ok()?;
+            let tld = tlds.get(name.tld())?;
+            is_generic_tld(name.tld()).then_some((name, tld.org_id))
+        })
+        .collect();
+    if coverage.gated.is_empty() {
+        return Ok(coverage);
+    }
+    let holders: BTreeSet<i64> = coverage.gated.iter().map(|(_, org)| *org).collect();
+    let mut waivers: Vec<Waiver> = Vec::new();
+    for holder in holders {
+        let held = tx.waivers(Some(holder)).await?;
+        waivers.extend(held.into_iter().map(|record| record.waiver));
+    }
+    for (name, holder) in &coverage.gated {
+        match srw::covering(&waivers, *holder, name, kind, now) {
+            Ok(waiver) => {
+                coverage.used.insert((waiver.id, waiver.version));
+            }
+            Err(reasons) => coverage.uncovered.push((name.clone(), reasons)),
+        }
+    }
+    Ok(coverage)
+}
+
 /// The waiver gate (SPEC B3): a create, or a transfer to the operator's internal registrar, of
 /// a name in a gTLD needs a valid waiver of the TLD's registry covering the name, the action and
 /// `now`. Without one the action is refused naming the first names and why — unless it is an
@@ -140,79 +238,33 @@ pub(crate) async fn gate(
         waiver_ref: None,
         emergency_request: None,
     };
-    if !needs_waiver(input.kind) {
+    let coverage = coverage(
+        tx,
+        input.kind,
+        input.to_registrar,
+        input.items,
+        input.tlds,
+        now,
+    )
+    .await?;
+    if coverage.gated.is_empty() {
         return Ok(open);
     }
-    if input.kind == ActionKind::Transfer && input.to_registrar != tx.internal_registrar().await? {
-        return Ok(open);
-    }
-    let gated: Vec<(DomainName, &TldSettings)> = input
-        .items
-        .iter()
-        .filter(|item| item.result == ItemResult::Pending)
-        .filter_map(|item| {
-            let name = DomainName::parse(&item.name).ok()?;
-            let tld = input.tlds.get(name.tld())?;
-            is_generic_tld(name.tld()).then_some((name, tld))
-        })
-        .collect();
-    if gated.is_empty() {
-        return Ok(open);
-    }
-    let holders: BTreeSet<i64> = gated.iter().map(|(_, tld)| tld.org_id).collect();
-    let mut waivers: Vec<Waiver> = Vec::new();
-    for holder in holders {
-        let held = tx.waivers(Some(holder)).await?;
-        waivers.extend(held.into_iter().map(|record| record.waiver));
-    }
-    let mut used = BTreeSet::new();
-    let mut uncovered = Vec::new();
-    for (name, tld) in &gated {
-        match srw::covering(&waivers, tld.org_id, name, input.kind, now) {
-            Ok(waiver) => {
-                used.insert((waiver.id, waiver.version));
-            }
-            Err(reasons) => uncovered.push((name, reasons)),
-        }
-    }
-    if uncovered.is_empty() {
-        let used: Vec<String> = used
-            .iter()
-            .map(|(id, version)| format!("waiver:{id} v{version}"))
-            .collect();
+    let Some(refusal) = coverage.refusal(input.kind) else {
         return Ok(Gate {
-            waiver_ref: Some(used.join(", ")),
+            waiver_ref: Some(coverage.waiver_ref()),
             emergency_request: None,
         });
-    }
+    };
     if !input.emergency {
-        let (name, reasons) = &uncovered[0];
-        let why = if reasons.is_empty() {
-            "the registry holds no waiver".to_owned()
-        } else {
-            reasons
-                .iter()
-                .map(|(id, why)| format!("waiver {id}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let more = match uncovered.len() - 1 {
-            0 => String::new(),
-            n => format!(" (and {n} more names)"),
-        };
-        return Err(ServiceError::invalid(
-            "names",
-            format!(
-                "no valid waiver covers {} of {name} in the gTLD .{}: {why}{more}; ask for a \
-                 Security Response Waiver, or mark the action an emergency to act now and \
-                 request the waiver retroactively",
-                input.kind.as_str(),
-                name.tld()
-            ),
-        ));
+        return Err(ServiceError::invalid("names", refusal));
     }
-    let names: Vec<DomainName> = uncovered.iter().map(|(name, _)| (*name).clone()).collect();
-    let org_id = gated[0].1.org_id;
+    let org_id = coverage.gated[0].1;
+    let names: Vec<DomainName> = coverage
+        .uncovered
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     let request = emergency_request(tx, actor, org_id, &input, names, now).await?;
     Ok(Gate {
         waiver_ref: Some(format!("emergency, srw:{request}")),

@@ -15,6 +15,8 @@ use serde::Deserialize;
 
 use super::desk::{Choice, FormState, action_request_from, kind_choices};
 use super::format::{maybe_time, time};
+use super::preview::PreviewView;
+use super::session::Fields;
 use super::{Chrome, Notice, Session, error_page, render, require};
 use crate::AppState;
 use crate::registry_api::spawn_run;
@@ -97,6 +99,7 @@ struct ActionsPage {
     actions: Vec<ActionLine>,
     form: FormState,
     kinds: Vec<Choice>,
+    preview: Option<PreviewView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +114,17 @@ async fn list_page(
     state: &AppState,
     session: &Session,
     form: FormState,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    list_page_with(state, session, form, None, notice, status).await
+}
+
+async fn list_page_with(
+    state: &AppState,
+    session: &Session,
+    form: FormState,
+    preview: Option<PreviewView>,
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Response {
@@ -138,6 +152,7 @@ async fn list_page(
                 .collect(),
             form,
             kinds: kind_choices(&kind),
+            preview,
         },
     )
 }
@@ -174,6 +189,64 @@ const BULK_FIELDS: &[&str] = &[
     "case_ref",
 ];
 
+/// The pasted names: one per line, `#` comments and blank lines skipped.
+fn pasted_names(fields: &Fields) -> Vec<String> {
+    fields
+        .get("names")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `POST /desk/actions/preview`: what the bulk decision would do (the first names listed, every
+/// name counted) and the approvals it needs, above the form as typed, with a Decide form that
+/// sends the same fields under a fresh one-time token. Decides nothing.
+pub async fn preview(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+    if let Err(refused) = require(&session, Permission::TakeAction) {
+        return *refused;
+    }
+    let fields = match session.read_form(&body) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let result = match action_request_from(&fields, pasted_names(&fields)) {
+        Ok(mut request) => {
+            let reference = fields.get("case_ref").trim();
+            request.case_ref = (!reference.is_empty()).then(|| reference.to_owned());
+            state
+                .service
+                .preview_action(&session.actor, &request, state.clock.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(preview) => {
+            let view = PreviewView::new(&preview, &fields, "/desk/actions".to_owned());
+            let form = FormState {
+                fields,
+                error: None,
+            };
+            list_page_with(&state, &session, form, Some(view), None, StatusCode::OK).await
+        }
+        Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
+            let form = FormState::refused(fields, &error, BULK_FIELDS);
+            let notice = Notice::problem(format!("No preview: {error}"));
+            list_page(
+                &state,
+                &session,
+                form,
+                notice,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
 /// `POST /desk/actions`: one decision on every pasted name (one per line; `#` comments and
 /// blank lines skipped), applied in the background like any action.
 pub async fn decide(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
@@ -184,13 +257,7 @@ pub async fn decide(State(state): State<AppState>, session: Session, body: Bytes
         Ok(fields) => fields,
         Err(response) => return *response,
     };
-    let names: Vec<String> = fields
-        .get("names")
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
+    let names = pasted_names(&fields);
     let result = match action_request_from(&fields, names) {
         Ok(mut request) => {
             let reference = fields.get("case_ref").trim();

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::format::{countdown, maybe_time, size, standing, time, words};
+use super::preview::PreviewView;
 use super::session::{Fields, with_done};
 use super::{Chrome, Notice, Session, error_page, render, require};
 use crate::AppState;
@@ -372,6 +373,7 @@ struct CasePage {
     act: FormState,
     kinds: Vec<Choice>,
     close: FormState,
+    preview: Option<PreviewView>,
 }
 
 /// The names shown in the case's names table.
@@ -428,6 +430,18 @@ async fn case_page_response(
     session: &Session,
     id: i64,
     forms: (FormState, FormState, FormState),
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    case_page_with(state, session, id, forms, None, notice, status).await
+}
+
+async fn case_page_with(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    forms: (FormState, FormState, FormState),
+    preview: Option<PreviewView>,
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Response {
@@ -628,6 +642,7 @@ async fn case_page_response(
         act,
         kinds: kind_choices(&kind_selected),
         close,
+        preview,
     };
     render(status, &page)
 }
@@ -926,6 +941,68 @@ pub async fn decide(
                 FormState::default(),
             );
             let notice = Notice::problem(format!("Not done: {error}"));
+            case_page_response(&state, &session, id, forms, notice, status).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `POST /desk/cases/{id}/actions/preview`: what the action the form describes would do to
+/// each ticked name and the approvals it needs, above the form kept as typed, with a Decide
+/// form that sends the same fields under a fresh one-time token. Decides nothing.
+pub async fn preview(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::TakeAction) {
+        return *refused;
+    }
+    let fields = match session.read_form(&body) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let result = match action_request(&fields) {
+        Ok(request) => {
+            state
+                .service
+                .preview_case_action(&session.actor, id, request, state.clock.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(preview) => {
+            let view = PreviewView::new(&preview, &fields, format!("/desk/cases/{id}/actions"));
+            let act = FormState {
+                fields,
+                error: None,
+            };
+            let forms = (FormState::default(), act, FormState::default());
+            case_page_with(
+                &state,
+                &session,
+                id,
+                forms,
+                Some(view),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
+            let status = if matches!(error, ServiceError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let forms = (
+                FormState::default(),
+                FormState::refused(fields, &error, ACTION_FIELDS),
+                FormState::default(),
+            );
+            let notice = Notice::problem(format!("No preview: {error}"));
             case_page_response(&state, &session, id, forms, notice, status).await
         }
         Err(error) => error_page(&session, &error),

@@ -13,6 +13,7 @@ mod desk;
 mod domain;
 mod format;
 mod portal;
+mod preview;
 mod registrar;
 mod session;
 mod srw;
@@ -52,9 +53,16 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/cases/{id}", get(desk::case_page))
         .route("/desk/cases/{id}/steps", post(desk::step))
         .route("/desk/cases/{id}/actions", post(desk::decide))
+        .route("/desk/cases/{id}/actions/preview", post(desk::preview))
         .route(
             "/desk/actions",
             get(actions::list).post(actions::decide.layer(DefaultBodyLimit::max(
+                crate::registry_api::MAX_ACTION_BODY_BYTES,
+            ))),
+        )
+        .route(
+            "/desk/actions/preview",
+            post(actions::preview.layer(DefaultBodyLimit::max(
                 crate::registry_api::MAX_ACTION_BODY_BYTES,
             ))),
         )

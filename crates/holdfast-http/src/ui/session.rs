@@ -204,6 +204,11 @@ impl Fields {
             .collect()
     }
 
+    /// Every field, in the order sent.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// Whether `name` was sent with `value`.
     pub fn has(&self, name: &str, value: &str) -> bool {
         self.0
@@ -224,6 +229,18 @@ impl Session {
             return Err(Box::new(
                 Redirect::to(&with_done(back, "repeat")).into_response(),
             ));
+        }
+        Ok(fields)
+    }
+}
+
+impl Session {
+    /// Reads a submitted form that only reads (a preview) after checking its CSRF token; its
+    /// one-time token is left for the form that acts.
+    pub fn read_form(&self, body: &[u8]) -> Result<Fields, Box<Response>> {
+        let fields = Fields::parse(body);
+        if !same_secret(fields.get("csrf"), &self.csrf) {
+            return Err(Box::new(forged()));
         }
         Ok(fields)
     }

@@ -263,14 +263,27 @@ async function story(page) {
   check((await text(page, '#case-priority')).startsWith('high'), 'the priority is high');
   await screenshot(page, 'case-assessed');
 
-  // 6. Hold one name. The same form sent a second time does not act twice.
+  // 6. Hold one name: first the preview of what it would do and the approvals it needs, then
+  // Decide. The same form sent a second time does not act twice.
   await page.getByLabel('Action', { exact: true }).selectOption('hold');
   await page.getByLabel(held, { exact: true }).check();
   await page.getByLabel('Why', { exact: true }).fill('phishing kit on the name');
-  const holdForm = { kind: 'hold', names: held, reason: 'phishing kit on the name' };
-  for (const input of await page.locator('form[action$="/actions"] input[type=hidden]').all()) {
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.waitForLoadState();
+  const preview = await text(page, '#preview');
+  check(preview.includes('1 names: 1 would change'), `the preview counts the name: ${preview}`);
+  check(
+    new RegExp(`${held}\twould change\tstatuses added: serverHold`).test(preview),
+    `the preview shows the status the hold adds: ${preview}`,
+  );
+  check(preview.includes('None beyond yours.'), `a hold needs no other approval: ${preview}`);
+  check(!(await bodyText(page)).includes('Action 1: hold'), 'the preview decided nothing');
+  await screenshot(page, 'hold-preview');
+  const holdForm = {};
+  for (const input of await page.locator('#preview form input[type=hidden]').all()) {
     holdForm[await input.getAttribute('name')] = await input.getAttribute('value');
   }
+  check(holdForm.kind === 'hold' && holdForm.names === held, 'Decide sends the previewed fields');
   await page.getByRole('button', { name: 'Decide' }).click();
   await page.waitForLoadState();
   check((await bodyText(page)).includes('The action is decided'), 'the hold is decided');
@@ -289,6 +302,12 @@ async function story(page) {
   await page.getByLabel(blocked, { exact: true }).check();
   await page.getByLabel('Why', { exact: true }).fill('look-alike of the phishing name');
   await page.getByLabel('Block until (block)').fill('2027-06-30');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.waitForLoadState();
+  check(
+    (await text(page, '#preview')).includes('blocked until 2027-06-30 00:00 UTC'),
+    'the preview shows the block and its end',
+  );
   await page.getByRole('button', { name: 'Decide' }).click();
   await page.waitForLoadState();
   body = await until(page, 'the block applies', (b) => /Action \d+: block — applied/.test(b));
