@@ -1133,6 +1133,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::POST, "/desk/cases/{other_case}/steps",  [303, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/actions",      [409, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/actions/preview", [409, 409, 403, 403, 403, 303]),
+        (Method::POST, "/desk/cases/{case}/merge",        [422, 422, 403, 403, 403, 303]),
+        (Method::POST, "/desk/cases/{case}/split",        [422, 422, 403, 403, 403, 303]),
         (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/preview",           [200, 200, 403, 403, 403, 303]),

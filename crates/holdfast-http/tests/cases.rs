@@ -1331,3 +1331,202 @@ async fn statistics_count_threats_sources_actions_and_times_per_tld_and_period()
         }
     }
 }
+
+/// A page's status, `Location` and HTML, signed in as `token`, with a form body if any.
+async fn page(
+    desk: &Desk,
+    path: &str,
+    token: &str,
+    form: Option<&str>,
+) -> (StatusCode, String, String) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let request = Request::builder()
+        .method(if form.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        })
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("cookie", format!("holdfast_session=0.{token}"));
+    let request = match form {
+        Some(form) => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned())),
+        None => request.body(Body::empty()),
+    };
+    let response = desk.router.clone().oneshot(request.unwrap()).await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_case_page_assigns_merges_and_splits_with_errors_at_their_field() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let first = desk
+            .report(
+                &desk.citizen,
+                json!({ "threat_type": "malware", "names": ["name4.test"] }),
+            )
+            .await;
+        let second = desk
+            .report(
+                &desk.police,
+                json!({ "threat_type": "malware", "names": ["name5.test"] }),
+            )
+            .await;
+        let (a, b) = (
+            first["case_id"].as_i64().unwrap(),
+            second["case_id"].as_i64().unwrap(),
+        );
+        let case_a = format!("/desk/cases/{a}");
+        let (status, _, html) = page(&desk, &case_a, &desk.analyst, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Assigned to <strong id=\"case-assignee\">nobody</strong>"));
+        let csrf = csrf_of(&html);
+        let (_, me) = desk
+            .call(Method::GET, "/api/v1/me", &desk.analyst, None)
+            .await;
+        let me = me["id"].as_i64().unwrap();
+
+        // Assign to the analyst: the API shows it.
+        let form = format!("csrf={csrf}&once={:032x}&step=assign&user_id={me}", 1);
+        let (status, location, _) = page(
+            &desk,
+            &format!("{case_a}/steps"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, format!("{case_a}?done=assign"));
+        assert_eq!(desk.case(a).await["case"]["assigned_to"], me, "{backend:?}");
+
+        // Merging a case that does not exist, or the case itself: the error at the field.
+        let form = format!("csrf={csrf}&once={:032x}&from=999999", 2);
+        let (status, _, html) = page(
+            &desk,
+            &format!("{case_a}/merge"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains(
+                "<p class=\"error\" id=\"from-error\">no such open case on this desk</p>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("value=\"999999\""), "the input is kept");
+        let form = format!("csrf={csrf}&once={:032x}&from={a}", 3);
+        let (_, _, html) = page(
+            &desk,
+            &format!("{case_a}/merge"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert!(html.contains(
+            "<p class=\"error\" id=\"from-error\">a case cannot be merged into itself</p>"
+        ));
+
+        // Merge b into a; the same form again does nothing more.
+        let form = format!("csrf={csrf}&once={:032x}&from={b}", 4);
+        let (status, location, _) = page(
+            &desk,
+            &format!("{case_a}/merge"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, format!("{case_a}?done=merge"));
+        let (_, again, _) = page(
+            &desk,
+            &format!("{case_a}/merge"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(again, format!("{case_a}?done=repeat"));
+        assert_eq!(desk.case(a).await["reports"].as_array().unwrap().len(), 2);
+        assert_eq!(desk.case(b).await["case"]["merged_into"], a);
+
+        // Split: all the reports is refused at the field; one of them opens a new case.
+        let (first_id, second_id) = (
+            first["report_id"].as_i64().unwrap(),
+            second["report_id"].as_i64().unwrap(),
+        );
+        let (_, _, html) = page(&desk, &case_a, &desk.analyst, None).await;
+        assert!(html.contains(&format!("name=\"reports\" value=\"{second_id}\"")));
+        let form = format!(
+            "csrf={csrf}&once={:032x}&reports={first_id}&reports={second_id}",
+            5
+        );
+        let (status, _, html) = page(
+            &desk,
+            &format!("{case_a}/split"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("<p class=\"error\" id=\"reports-error\">name some, but not all, of the case&#39;s reports</p>"), "{html}");
+        let form = format!("csrf={csrf}&once={:032x}&reports={second_id}", 6);
+        let (status, location, _) = page(
+            &desk,
+            &format!("{case_a}/split"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let c: i64 = location
+            .strip_prefix("/desk/cases/")
+            .and_then(|rest| rest.strip_suffix("?done=split"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(desk.case(c).await["reports"][0]["id"], second_id);
+        assert_eq!(desk.case(a).await["reports"].as_array().unwrap().len(), 1);
+        let (_, again, _) = page(
+            &desk,
+            &format!("{case_a}/split"),
+            &desk.analyst,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(again, format!("{case_a}?done=repeat"));
+        // A reporter has no such forms.
+        let (status, _, _) = page(
+            &desk,
+            &format!("{case_a}/merge"),
+            &desk.citizen,
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}

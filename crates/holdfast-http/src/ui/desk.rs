@@ -374,6 +374,12 @@ struct CasePage {
     kinds: Vec<Choice>,
     close: FormState,
     preview: Option<PreviewView>,
+    /// Assign, merge and split: the form sent and its error.
+    manage: FormState,
+    assignee: String,
+    staff: Vec<Choice>,
+    report_ids: Vec<i64>,
+    may_manage: bool,
 }
 
 /// The names shown in the case's names table.
@@ -433,14 +439,15 @@ async fn case_page_response(
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Response {
-    case_page_with(state, session, id, forms, None, notice, status).await
+    let manage = FormState::default();
+    case_page_with(state, session, id, (forms, manage), None, notice, status).await
 }
 
 async fn case_page_with(
     state: &AppState,
     session: &Session,
     id: i64,
-    forms: (FormState, FormState, FormState),
+    (forms, manage): ((FormState, FormState, FormState), FormState),
     preview: Option<PreviewView>,
     notice: Option<Notice>,
     status: StatusCode,
@@ -595,6 +602,43 @@ async fn case_page_with(
     let party_selected = assess.value("responsible_party").to_owned();
     let kind_selected = act.value("kind").to_owned();
     let running = actions.iter().any(|action| action.running);
+    let users = state
+        .service
+        .users(actor, case.org_id)
+        .await
+        .unwrap_or_default();
+    let assignee = case
+        .assigned_to
+        .and_then(|assigned| users.iter().find(|user| user.id == assigned))
+        .map_or_else(
+            || "nobody".to_owned(),
+            |user| format!("{} <{}>", user.display_name, user.email),
+        );
+    let assign_selected = match manage.value("user_id") {
+        "" => case
+            .assigned_to
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        typed => typed.to_owned(),
+    };
+    let staff_ids: Vec<(String, String)> = users
+        .iter()
+        .filter(|user| !user.disabled && user.role.may(Permission::WorkCases))
+        .map(|user| {
+            (
+                user.id.to_string(),
+                format!("{} <{}>", user.display_name, user.email),
+            )
+        })
+        .collect();
+    let staff = choices(
+        std::iter::once(("", "choose".to_owned())).chain(
+            staff_ids
+                .iter()
+                .map(|(id, label)| (id.as_str(), label.clone())),
+        ),
+        &assign_selected,
+    );
     let page = CasePage {
         chrome: Chrome::new(session, format!("Case {id}"), "/desk").with_notice(notice),
         id,
@@ -643,6 +687,11 @@ async fn case_page_with(
         kinds: kind_choices(&kind_selected),
         close,
         preview,
+        manage,
+        assignee,
+        staff,
+        report_ids: view.reports.iter().map(|report| report.id).collect(),
+        may_manage: !case.state.is_closed() && case.merged_into.is_none(),
     };
     render(status, &page)
 }
@@ -690,6 +739,9 @@ fn done_notice(code: &str) -> Option<Notice> {
         "action" => Notice::done("The action is decided and being applied."),
         "undo" => Notice::done("The action is being undone."),
         "approve" => Notice::done("The action is approved and being applied."),
+        "assign" => Notice::done("The case is assigned."),
+        "merge" => Notice::done("The other case is merged into this one; its reports are here."),
+        "split" => Notice::done("This case is split off with the reports chosen."),
         "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
         _ => None,
     }
@@ -756,6 +808,9 @@ fn step_command(fields: &Fields) -> Result<CaseCommand, ServiceError> {
         "close_no_action" => CaseCommand::CloseNoAction {
             reason: fields.get("reason").to_owned(),
         },
+        "assign" => CaseCommand::Assign {
+            user_id: pick("user_id", fields.get("user_id"), "a staff user")?,
+        },
         other => {
             return Err(ServiceError::invalid(
                 "step",
@@ -798,6 +853,14 @@ pub async fn step(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
+            let notice = Notice::problem(format!("Not done: {error}"));
+            if step == "assign" {
+                let forms = (
+                    Default::default(),
+                    FormState::refused(fields, &error, MANAGE_FIELDS),
+                );
+                return case_page_with(&state, &session, id, forms, None, notice, status).await;
+            }
             let forms = if step == "assess" {
                 (
                     FormState::refused(fields, &error, ASSESS_FIELDS),
@@ -817,7 +880,6 @@ pub async fn step(
                     FormState::default(),
                 )
             };
-            let notice = Notice::problem(format!("Not done: {error}"));
             case_page_response(&state, &session, id, forms, notice, status).await
         }
         Err(error) => error_page(&session, &error),
@@ -979,7 +1041,10 @@ pub async fn preview(
                 fields,
                 error: None,
             };
-            let forms = (FormState::default(), act, FormState::default());
+            let forms = (
+                (FormState::default(), act, FormState::default()),
+                FormState::default(),
+            );
             case_page_with(
                 &state,
                 &session,
@@ -1004,6 +1069,120 @@ pub async fn preview(
             );
             let notice = Notice::problem(format!("No preview: {error}"));
             case_page_response(&state, &session, id, forms, notice, status).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+const MANAGE_FIELDS: &[&str] = &["user_id", "from", "reports"];
+
+/// The case page again with the manage form's error at its field (a case the user may not see
+/// is named at the field, like one that does not exist).
+async fn manage_refused(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    fields: Fields,
+    error: ServiceError,
+    field: &str,
+) -> Response {
+    let (error, status) = match error {
+        ServiceError::NotFound { .. } => (
+            ServiceError::invalid(field, "no such open case on this desk"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        error @ ServiceError::Conflict { .. } => {
+            let reason = error.to_string();
+            (ServiceError::invalid(field, reason), StatusCode::CONFLICT)
+        }
+        error => (error, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let notice = Notice::problem(format!("Not done: {error}"));
+    let forms = (
+        Default::default(),
+        FormState::refused(fields, &error, MANAGE_FIELDS),
+    );
+    case_page_with(state, session, id, forms, None, notice, status).await
+}
+
+/// `POST /desk/cases/{id}/merge`: merges the case numbered in `from` into this one.
+pub async fn merge(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::WorkCases) {
+        return *refused;
+    }
+    let back = format!("/desk/cases/{id}");
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let from = fields.get("from").trim().trim_start_matches('#');
+    let result = match from.parse::<i64>() {
+        Ok(from) => {
+            state
+                .service
+                .merge_cases(&session.actor, id, from, state.clock.now())
+                .await
+        }
+        Err(_) => Err(ServiceError::invalid(
+            "from",
+            "give the other case's number",
+        )),
+    };
+    match result {
+        Ok(_) => Redirect::to(&with_done(&back, "merge")).into_response(),
+        Err(ServiceError::NotFound { what: "case" }) if from.parse::<i64>().is_ok() => {
+            let error = ServiceError::NotFound { what: "case" };
+            manage_refused(&state, &session, id, fields, error, "from").await
+        }
+        Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
+            manage_refused(&state, &session, id, fields, error, "from").await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `POST /desk/cases/{id}/split`: the ticked reports become a new case, which opens.
+pub async fn split(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::WorkCases) {
+        return *refused;
+    }
+    let back = format!("/desk/cases/{id}");
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let reports: Result<Vec<i64>, ServiceError> = fields
+        .all("reports")
+        .iter()
+        .map(|report| {
+            report
+                .parse()
+                .map_err(|_| ServiceError::invalid("reports", "choose reports of this case"))
+        })
+        .collect();
+    let result = match reports {
+        Ok(reports) => {
+            state
+                .service
+                .split_case(&session.actor, id, &reports, state.clock.now())
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(new) => Redirect::to(&format!("/desk/cases/{}?done=split", new.id)).into_response(),
+        Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
+            manage_refused(&state, &session, id, fields, error, "reports").await
         }
         Err(error) => error_page(&session, &error),
     }

@@ -54,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/cases/{id}/steps", post(desk::step))
         .route("/desk/cases/{id}/actions", post(desk::decide))
         .route("/desk/cases/{id}/actions/preview", post(desk::preview))
+        .route("/desk/cases/{id}/merge", post(desk::merge))
+        .route("/desk/cases/{id}/split", post(desk::split))
         .route(
             "/desk/actions",
             get(actions::list).post(actions::decide.layer(DefaultBodyLimit::max(
