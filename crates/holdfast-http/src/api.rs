@@ -458,6 +458,41 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+/// Whether a user is disabled.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserDisabledIn {
+    /// `true` disables the user (no sign-in; their tokens and sessions stop working),
+    /// `false` enables them again.
+    pub disabled: bool,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Disables a user, or enables them again (admins; not oneself).
+#[utoipa::path(put, path = "/api/v1/users/{id}/disabled", tag = "accounts",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserDisabledIn,
+    responses((status = 200, description = "Done", body = UserOut), (status = 403, description = "The role may not do this", body = ErrorEnvelope),
+        (status = 404, description = "Not found, or not visible to the caller", body = ErrorEnvelope), (status = 422, description = "A field is invalid; the error names it", body = ErrorEnvelope)))]
+pub async fn set_user_disabled(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<UserDisabledIn>,
+) -> ApiResult<UserOut> {
+    let user = state
+        .service
+        .set_user_disabled(
+            &actor,
+            id,
+            request.disabled,
+            &request.reason,
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(user.into()))
+}
+
 /// Issues an API token for a user: oneself, or anyone for admins.
 #[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "accounts",
     security(("bearer" = [])), params(("id" = i64, Path)), request_body = TokenIn,

@@ -90,7 +90,7 @@ impl AppState {
     paths(
         api::health, api::ready, api::login, api::me,
         api::list_organisations, api::create_organisation, api::get_organisation,
-        api::list_users, api::create_user, api::issue_token, api::list_tokens, api::revoke_token,
+        api::list_users, api::create_user, api::set_user_disabled, api::issue_token, api::list_tokens, api::revoke_token,
         api::list_tlds, api::create_tld, api::list_registrars, api::create_registrar,
         api::list_audit, api::verify_audit,
         registry_api::set_sinkhole, registry_api::import_zone, registry_api::export_zone,
@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
             get(api::list_users).post(api::create_user),
         )
         .route("/users/{id}/tokens", post(api::issue_token))
+        .route("/users/{id}/disabled", put(api::set_user_disabled))
         .route("/tokens", get(api::list_tokens))
         .route("/tokens/{id}", delete(api::revoke_token))
         .route("/tlds", get(api::list_tlds).post(api::create_tld))

@@ -269,6 +269,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET,    "/api/v1/organisations/{registry}/users", [200, 200, 404, 404, 404, 401]),
         (Method::POST,   "/api/v1/organisations/{registry}/users", [201, 403, 403, 403, 403, 401]),
         (Method::POST,   "/api/v1/users/{registry_user}/tokens",   [201, 201, 403, 403, 403, 401]),
+        (Method::PUT,    "/api/v1/users/{registry_user}/disabled", [200, 403, 403, 403, 403, 401]),
         (Method::GET,    "/api/v1/tokens",                         [200, 200, 200, 200, 200, 401]),
         (Method::DELETE, "/api/v1/tokens/{registry_token}",        [204, 204, 404, 404, 404, 401]),
         (Method::GET,    "/api/v1/tlds",                           [200, 200, 403, 403, 403, 401]),
@@ -346,6 +347,8 @@ fn body_for(method: &Method, path: &str, n: usize, app: &App) -> Option<Value> {
                 json!({ "time_zone": "UTC" })
             } else if path.contains("/templates/") {
                 json!({ "subject": "[case {case}] Received", "body": "Thanks." })
+            } else if path.ends_with("/disabled") {
+                json!({ "disabled": false, "reason": "matrix" })
             } else if path.ends_with("/sinkhole") {
                 json!({ "hosts": ["ns1.sinkhole.example"] })
             } else {
@@ -803,6 +806,97 @@ async fn a_token_just_used_is_refused_once_revoked_or_expired() {
     }
 }
 
+/// A disabled user is shut out at once — sign-in, and every token and session they already
+/// hold — and let in again when enabled; an admin cannot shut themselves out.
+#[tokio::test]
+async fn a_disabled_user_is_shut_out_at_once_and_let_in_again_when_enabled() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = App::new(backend).await;
+        let login = json!({"email": "user0@org0.example", "password": "a long enough password"});
+        let (status, session) = app
+            .call(Method::POST, "/api/v1/login", None, Some(login.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {session}");
+        let session = session["token"].as_str().unwrap().to_owned();
+        let (_, me) = app
+            .call(Method::GET, "/api/v1/me", Some(&session), None)
+            .await;
+        let user = me["id"].as_i64().unwrap();
+        let path = format!("/api/v1/users/{user}/disabled");
+
+        let (status, body) = app
+            .call(
+                Method::PUT,
+                &path,
+                Some(&app.admin),
+                Some(json!({"disabled": true, "reason": "left the registry"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {body}");
+        assert_eq!(body["disabled"], true);
+        let (status, _) = app
+            .call(Method::GET, "/api/v1/me", Some(&session), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{backend:?}: the session still works"
+        );
+        let (status, _) = app
+            .call(Method::POST, "/api/v1/login", None, Some(login.clone()))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{backend:?}: sign-in still works"
+        );
+        let (_, audit) = app
+            .call(Method::GET, "/api/v1/audit", Some(&app.admin), None)
+            .await;
+        let entries = audit.as_array().unwrap();
+        assert!(
+            entries.iter().any(|entry| entry["action"] == "user.disable"
+                && entry["subject"] == format!("user:{user}")
+                && entry["reason"] == "left the registry"),
+            "{backend:?} {audit}"
+        );
+
+        let (_, admin) = app
+            .call(Method::GET, "/api/v1/me", Some(&app.admin), None)
+            .await;
+        let own = format!("/api/v1/users/{}/disabled", admin["id"]);
+        let (status, refused) = app
+            .call(
+                Method::PUT,
+                &own,
+                Some(&app.admin),
+                Some(json!({"disabled": true})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{backend:?} {refused}"
+        );
+        assert_eq!(refused["error"]["field"], "disabled");
+
+        let (status, body) = app
+            .call(
+                Method::PUT,
+                &path,
+                Some(&app.admin),
+                Some(json!({"disabled": false})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {body}");
+        assert_eq!(body["disabled"], false);
+        let (status, session) = app
+            .call(Method::POST, "/api/v1/login", None, Some(login))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {session}");
+    }
+}
+
 /// What someone with write access to the database does: lift the append-only guard, rewrite.
 async fn tamper(store: &Store, seq: i64) {
     let rewrite = format!("UPDATE audit_log SET reason = 'nothing happened' WHERE seq = {seq}");
@@ -1167,6 +1261,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::POST, "/admin/organisations",            [422, 403, 403, 403, 403, 303]),
         (Method::GET,  "/admin/organisations/{registry}", [200, 200, 404, 404, 404, 303]),
         (Method::POST, "/admin/organisations/{registry}/users", [422, 403, 403, 403, 403, 303]),
+        // Without `disabled=true` the form enables the (enabled) user: nothing changes.
+        (Method::POST, "/admin/users/{registry_user}/disabled", [303, 403, 403, 403, 403, 303]),
         (Method::POST, "/admin/organisations/{reporter_org}/verify-lea", [303, 403, 403, 403, 403, 303]),
         (Method::GET,  "/admin/tokens",                   [200, 200, 200, 200, 200, 303]),
         (Method::POST, "/admin/tokens",                   [422, 422, 422, 422, 422, 303]),
@@ -1207,6 +1303,7 @@ async fn every_role_gets_exactly_its_answer_from_every_page() {
                 .replace("{srw}", &app.srw.to_string())
                 .replace("{registry}", &app.registry.to_string())
                 .replace("{reporter_org}", &app.reporter_org.to_string())
+                .replace("{registry_user}", &app.registry_user.to_string())
                 .replace("{tld}", &app.tld.to_string())
                 .replace("{token}", "999999")
                 .replace("{event}", "acknowledgment");

@@ -436,6 +436,56 @@ impl Service {
         Ok(())
     }
 
+    /// Disables a user (admins), or enables them again: a disabled user cannot sign in, and
+    /// every token and session they hold stops working at once. Admins cannot disable
+    /// themselves, so that an operator always keeps one way in.
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<UserView> {
+        require(actor, Permission::ManageAccounts)?;
+        let why = reason(why)?;
+        if disabled && user_id == actor.user_id {
+            return Err(ServiceError::invalid(
+                "disabled",
+                "you cannot disable yourself; another admin can",
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let user = tx
+            .user(user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
+        if user.disabled_at.is_some() != disabled {
+            tx.set_user_disabled(user_id, disabled.then_some(now))
+                .await?;
+            let change = Change {
+                org_id: Some(user.org_id),
+                action: if disabled {
+                    "user.disable"
+                } else {
+                    "user.enable"
+                },
+                subject: format!("user:{user_id}"),
+                reason: why,
+                details: json!({ "email": user.email }),
+            };
+            record(&mut tx, Some(actor), now, change).await?;
+        }
+        let user = tx
+            .user(user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
+        tx.commit().await?;
+        // No request is let in on a cached check of the disabled user's tokens.
+        self.caches.tokens.invalidate();
+        Ok(user.into())
+    }
+
     /// Creates a TLD run by a registry organisation (admins only).
     pub async fn create_tld(&self, actor: &Actor, new: NewTld, now: Timestamp) -> Result<Tld> {
         require(actor, Permission::ManageTlds)?;

@@ -181,6 +181,18 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Disable a user (admins): no sign-in, and their tokens and sessions stop working.
+    Disable {
+        id: i64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Enable a disabled user again (admins).
+    Enable {
+        id: i64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +329,14 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                          "password": password, "reason": reason }),
             )?
         }
+        Command::User(UserCommand::Disable { id, reason }) => client.put(
+            &format!("/api/v1/users/{id}/disabled"),
+            &json!({ "disabled": true, "reason": reason }),
+        )?,
+        Command::User(UserCommand::Enable { id, reason }) => client.put(
+            &format!("/api/v1/users/{id}/disabled"),
+            &json!({ "disabled": false, "reason": reason }),
+        )?,
         Command::Token(TokenCommand::Create {
             label,
             user,

@@ -81,6 +81,10 @@ pub fn done_notice(code: &str) -> Option<Notice> {
         "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
         "organisation" => Notice::done("The organisation is created."),
         "user" => Notice::done("The user is created."),
+        "disabled" => {
+            Notice::done("The user is disabled: their sessions and tokens no longer work.")
+        }
+        "enabled" => Notice::done("The user is enabled again."),
         "lea" => Notice::done("The organisation is recorded as verified law enforcement."),
         "revoked" => Notice::done("The token is revoked."),
         "tld" => Notice::done("The TLD is created."),
@@ -414,6 +418,51 @@ pub async fn create_user(
                 StatusCode::CONFLICT,
             )
             .await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `POST /admin/users/{id}/disabled`: disables a user (`disabled=true`) or enables them again;
+/// answers on the page of the organisation named by the form's `org`.
+pub async fn set_user_disabled(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::ManageAccounts) {
+        return *refused;
+    }
+    let org: i64 = Fields::parse(&body)
+        .get("org")
+        .parse()
+        .unwrap_or(session.actor.org_id);
+    let back = format!("/admin/organisations/{org}");
+    let fields = match session.form(&state, &body, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let disabled = fields.get("disabled") == "true";
+    let result = state
+        .service
+        .set_user_disabled(
+            &session.actor,
+            id,
+            disabled,
+            fields.get("reason"),
+            state.clock.now(),
+        )
+        .await;
+    match result {
+        Ok(_) => {
+            let done = if disabled { "disabled" } else { "enabled" };
+            Redirect::to(&with_done(&back, done)).into_response()
+        }
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let form = AdminForm::refused("disable", fields, &error, &["disabled", "reason"]);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            organisation_page(&state, &session, org, form, None, status).await
         }
         Err(error) => error_page(&session, &error),
     }

@@ -97,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/organisations", post(admin::create_organisation))
         .route("/admin/organisations/{id}", get(admin::organisation))
         .route("/admin/organisations/{id}/users", post(admin::create_user))
+        .route("/admin/users/{id}/disabled", post(admin::set_user_disabled))
         .route(
             "/admin/organisations/{id}/verify-lea",
             post(admin::verify_lea),
