@@ -303,7 +303,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route(
             "/report",
-            get(public_form::show_form).post(public_form::submit_form),
+            get(public_form::show_form).post(
+                public_form::submit_form.layer(DefaultBodyLimit::max(ui::MAX_UPLOAD_FORM_BYTES)),
+            ),
         )
         .route("/published/srw/figures", get(published::figures_html))
         .route("/published/srw/figures.csv", get(published::figures_csv))

@@ -3,21 +3,18 @@
 //! the field at fault, with the input kept. A signed-in user (the pages' session) files under
 //! their own name, with the pages' CSRF and one-time tokens, and finds the report in the portal.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use holdfast_model::ThreatType;
-use holdfast_service::{ReportRequest, ServiceError, Submitter};
-use serde::Deserialize;
+use holdfast_service::{EvidenceFile, ReportRequest, ServiceError, Submitter};
 
 use crate::AppState;
 use crate::limit::ClientAddr;
-use crate::ui::{OptionalSession, Session};
+use crate::ui::{Fields, FilePart, OptionalSession, Session, UploadForm};
 
-/// What the form sends.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// What the form sends (its evidence file apart).
+#[derive(Debug, Default)]
 struct FormIn {
     threat_type: String,
     names: String,
@@ -25,8 +22,20 @@ struct FormIn {
     description: String,
     reporter_name: String,
     reporter_email: String,
-    csrf: String,
-    once: String,
+}
+
+impl FormIn {
+    fn from_fields(fields: &Fields) -> FormIn {
+        let text = |name: &str| fields.get(name).to_owned();
+        FormIn {
+            threat_type: text("threat_type"),
+            names: text("names"),
+            urls: text("urls"),
+            description: text("description"),
+            reporter_name: text("reporter_name"),
+            reporter_email: text("reporter_email"),
+        }
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -125,6 +134,7 @@ fn form_page(
                 "description",
                 "reporter_name",
                 "reporter_email",
+                "evidence",
             ]
             .contains(at)
         })
@@ -149,7 +159,7 @@ fn form_page(
     let body = format!(
         "<p>Report a domain name used for phishing, malware, a botnet or other abuse. No account \
          is needed. Give an e-mail address if you want an answer.</p>\n{intro}{other}\
-         <form method=\"post\" action=\"/report\">\n{tokens}\
+         <form method=\"post\" action=\"/report\" enctype=\"multipart/form-data\">\n{tokens}\
          <p><label for=\"threat_type\">What is the threat?</label><br>\
          <select id=\"threat_type\" name=\"threat_type\"{}>{options}</select></p>{}\n\
          <p><label for=\"names\">Domain names, one per line</label><br>\
@@ -162,6 +172,9 @@ fn form_page(
          <input id=\"reporter_name\" name=\"reporter_name\" value=\"{}\"{}></p>{}\n\
          <p><label for=\"reporter_email\">Your e-mail address (optional)</label><br>\
          <input id=\"reporter_email\" name=\"reporter_email\" type=\"email\" value=\"{}\"{}></p>{}\n\
+         <p><label for=\"evidence\">Evidence file (optional): a screenshot, a saved page, an \
+         e-mail; at most {}. Its SHA-256 is shown once it is stored.</label><br>\
+         <input id=\"evidence\" name=\"evidence\" type=\"file\"{}></p>{}\n\
          <p><button type=\"submit\">Send the report</button></p>\n</form>",
         described("threat_type"),
         note("threat_type"),
@@ -178,6 +191,9 @@ fn form_page(
         escape(&form.reporter_email),
         described("reporter_email"),
         note("reporter_email"),
+        crate::ui::LIMIT_TEXT,
+        described("evidence"),
+        note("evidence"),
     );
     page(status, "Report abuse of a domain name", &body)
 }
@@ -195,31 +211,31 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `POST /report`: files the report, or shows the form again with the error.
+/// `POST /report`: files the report with its evidence file, or shows the form again with the
+/// error (a file over the limit is named at its field, the other input kept).
 pub async fn submit_form(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     session: OptionalSession,
-    body: Bytes,
+    upload: UploadForm,
 ) -> Response {
     let session = session.0;
     let session = session.as_ref();
-    let form: FormIn = match serde_urlencoded::from_bytes(&body) {
-        Ok(form) => form,
-        Err(error) => {
-            let message = format!("the form could not be read: {error}");
-            return form_page(
-                StatusCode::BAD_REQUEST,
-                session,
-                &FormIn::default(),
-                Some(("form", &message)),
-            );
-        }
-    };
+    let UploadForm { fields, file } = upload;
+    let form = FormIn::from_fields(&fields);
     if let Some(session) = session
-        && let Err(refused) = session.form(&state, &body, "/portal")
+        && let Err(refused) = session.checked(&state, fields, "/portal")
     {
         return *refused;
+    }
+    if matches!(file, FilePart::TooLarge) {
+        let message = UploadForm::too_large();
+        return form_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            session,
+            &form,
+            Some(("evidence", &message)),
+        );
     }
     let now = state.clock.now();
     if let Err(error) = state.public_limit.check(client, now) {
@@ -255,8 +271,20 @@ pub async fn submit_form(
         Some(session) => Submitter::User(session.actor.clone()),
         None => Submitter::WebForm { client },
     };
-    match state.service.submit_report(submitter, request, now).await {
-        Ok(receipt) if session.is_some() => {
+    let evidence: Vec<EvidenceFile<'_>> = match &file {
+        FilePart::Received(received) => vec![EvidenceFile {
+            filename: &received.filename,
+            content_type: &received.content_type,
+            content: &received.content,
+        }],
+        FilePart::Empty | FilePart::TooLarge => Vec::new(),
+    };
+    let filed = state
+        .service
+        .submit_report_with_evidence(submitter, request, &evidence, now)
+        .await;
+    match filed {
+        Ok((receipt, _)) if session.is_some() => {
             // Staff entering a report for someone go to its case; everyone else to their reports.
             let staff = session.is_some_and(|session| {
                 session
@@ -271,11 +299,23 @@ pub async fn submit_form(
             };
             axum::response::Redirect::to(&next).into_response()
         }
-        Ok(receipt) => {
+        Ok((receipt, stored)) => {
+            let files: String = stored
+                .iter()
+                .map(|file| {
+                    format!(
+                        "<p>Evidence stored: <strong>{}</strong>, {} bytes, SHA-256 \
+                         <code class=\"sha256\">{}</code>.</p>",
+                        escape(&file.filename),
+                        file.size,
+                        escape(&file.sha256)
+                    )
+                })
+                .collect();
             let body = format!(
                 "<p>Thank you. Your report is number {} and is in case {}.</p>\
                  <p>It lists {} name(s): {} in this registry's TLDs, {} elsewhere, {} not valid.</p>\
-                 <p><a href=\"/report\">Send another report</a></p>",
+                 {files}<p><a href=\"/report\">Send another report</a></p>",
                 receipt.report_id,
                 receipt.case_id,
                 receipt.names,

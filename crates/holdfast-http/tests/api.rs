@@ -1229,6 +1229,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::POST, "/desk/cases/{case}/actions/preview", [409, 409, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/merge",        [422, 422, 403, 403, 403, 303]),
         (Method::POST, "/desk/cases/{case}/split",        [422, 422, 403, 403, 403, 303]),
+        // No file in the matrix's form: refused at the file field.
+        (Method::POST, "/desk/cases/{case}/evidence",     [422, 422, 403, 403, 403, 303]),
         (Method::GET,  "/desk/actions",                   [200, 200, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions",                   [303, 303, 403, 403, 403, 303]),
         (Method::POST, "/desk/actions/preview",           [200, 200, 403, 403, 403, 303]),
@@ -1254,6 +1256,8 @@ fn page_matrix() -> Vec<Row> {
         (Method::POST, "/waivers/{srw}/edit",             [403, 303, 404, 403, 403, 303]),
         (Method::GET,  "/waivers/{srw}",                  [200, 200, 404, 404, 403, 303]),
         (Method::POST, "/waivers/{srw}/review",           [403, 422, 404, 404, 403, 303]),
+        (Method::POST, "/waivers/{srw}/attachments",      [403, 422, 404, 404, 403, 303]),
+        (Method::GET,  "/waivers/attachments/{attachment}", [404, 404, 404, 404, 404, 303]),
         (Method::GET,  "/waivers/{srw}/report",           [403, 200, 404, 404, 403, 303]),
         (Method::POST, "/waivers/{srw}/report",           [403, 422, 404, 404, 403, 303]),
         (Method::GET,  "/report",                         [200, 200, 200, 200, 200, 200]),
@@ -1306,6 +1310,7 @@ async fn every_role_gets_exactly_its_answer_from_every_page() {
                 .replace("{registry_user}", &app.registry_user.to_string())
                 .replace("{tld}", &app.tld.to_string())
                 .replace("{token}", "999999")
+                .replace("{attachment}", "999999")
                 .replace("{event}", "acknowledgment");
             let callers: Vec<Option<String>> = Role::ALL
                 .into_iter()

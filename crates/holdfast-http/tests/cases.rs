@@ -930,7 +930,7 @@ async fn the_public_form_keeps_input_shows_errors_by_the_field_and_never_echoes_
         .unwrap();
     let page = String::from_utf8(page.to_vec()).unwrap();
     assert!(
-        page.contains("<form method=\"post\" action=\"/report\">"),
+        page.contains("<form method=\"post\" action=\"/report\" enctype=\"multipart/form-data\">"),
         "{page}"
     );
     assert!(page.contains("<label for=\"names\">"), "{page}");
@@ -1528,5 +1528,217 @@ async fn the_case_page_assigns_merges_and_splits_with_errors_at_their_field() {
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Reads a page's HTML.
+fn html(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn evidence_through_the_report_form_and_the_case_page_is_stored_once_hashed_and_escaped() {
+    use common::{hidden_value, multipart, page_raw, sha256_hex};
+    // The service keeps a name's last path segment only: `script>.txt` is what is stored.
+    let hostile = "<script>alert(1)</script>.txt";
+    let escaped = "script&gt;.txt";
+    let markup = "<img src=x onerror=alert(1)>.txt";
+    // The pages' templates escape with numeric references.
+    let page_escaped = "script&#62;.txt";
+    let markup_escaped = "&#60;img src=x onerror=alert(1)&#62;.txt";
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let router = &desk.router;
+
+        // Anonymous: the file is stored with the report and its SHA-256 shown, name escaped.
+        let content = b"phishing kit screenshot\x00\xff bytes".to_vec();
+        let fields = [
+            ("threat_type", "phishing"),
+            ("names", "name9.test"),
+            ("description", "kit on name9"),
+        ];
+        let body = multipart(&fields, Some(("evidence", hostile, &content)));
+        let (status, _, page) = page_raw(router, "/report", None, Some(body)).await;
+        let page = html(&page);
+        assert_eq!(status, StatusCode::CREATED, "{page}");
+        assert!(page.contains(&sha256_hex(&content)), "{page}");
+        assert!(
+            page.contains(escaped) && !page.contains("script>.txt"),
+            "{page}"
+        );
+        let (_, queue) = desk
+            .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+            .await;
+        let case_id = queue[0]["case"]["id"].as_i64().unwrap();
+        let case = desk.case(case_id).await;
+        let evidence = case["evidence"].as_array().unwrap();
+        assert_eq!(evidence.len(), 1, "{case}");
+        assert_eq!(evidence[0]["sha256"], sha256_hex(&content));
+        let report_id = case["reports"][0]["id"].as_i64().unwrap();
+
+        // Staff see it on the case page, escaped, and download the same bytes, safely named.
+        let case_path = format!("/desk/cases/{case_id}");
+        let (_, _, page) = page_raw(router, &case_path, Some(&desk.analyst), None).await;
+        let page = html(&page);
+        assert!(
+            page.contains(page_escaped) && !page.contains("script>.txt"),
+            "{page}"
+        );
+        assert!(page.contains(&sha256_hex(&content)), "{page}");
+        let file_id = evidence[0]["id"].as_i64().unwrap();
+        let (status, headers, bytes) = page_raw(
+            router,
+            &format!("/evidence/{file_id}"),
+            Some(&desk.analyst),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, content);
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"script_.txt\""
+        );
+
+        // Too large: refused at the file field, the other input kept, nothing filed.
+        let big = vec![b'x'; holdfast_service::MAX_EVIDENCE_BYTES + 1];
+        let fields = [
+            ("threat_type", "malware"),
+            ("names", "name10.test"),
+            ("description", "keep this description"),
+        ];
+        let body = multipart(&fields, Some(("evidence", "big.bin", &big)));
+        let (status, _, page) = page_raw(router, "/report", None, Some(body)).await;
+        let page = html(&page);
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(page.contains("id=\"evidence-error\""), "{page}");
+        assert!(page.contains("keep this description") && page.contains("name10.test"));
+        let (_, queue) = desk
+            .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+            .await;
+        assert_eq!(queue.as_array().unwrap().len(), 1, "nothing filed: {queue}");
+
+        // Signed in: CSRF checked, a replay does not file twice, the portal shows the hash.
+        let (_, _, form) = page_raw(router, "/report", Some(&desk.citizen), None).await;
+        let form = html(&form);
+        let (csrf, once) = (hidden_value(&form, "csrf"), hidden_value(&form, "once"));
+        let mine = b"citizen's evidence".to_vec();
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("once", once.as_str()),
+            ("threat_type", "phishing"),
+            ("names", "name11.test"),
+            ("description", "seen in a mail"),
+        ];
+        let forged = multipart(&fields[2..], Some(("evidence", "a.txt", &mine)));
+        let (status, _, _) = page_raw(router, "/report", Some(&desk.citizen), Some(forged)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+        let body = multipart(&fields, Some(("evidence", "a.txt", &mine)));
+        let (status, headers, _) =
+            page_raw(router, "/report", Some(&desk.citizen), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(
+            headers["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/portal?filed=")
+        );
+        let (status, headers, _) =
+            page_raw(router, "/report", Some(&desk.citizen), Some(body)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers["location"], "/portal?done=repeat");
+        let (_, reports) = desk
+            .call(Method::GET, "/api/v1/reports", &desk.citizen, None)
+            .await;
+        assert_eq!(
+            reports.as_array().unwrap().len(),
+            1,
+            "filed once: {reports}"
+        );
+        let (_, _, portal) = page_raw(router, "/portal", Some(&desk.citizen), None).await;
+        assert!(html(&portal).contains(&sha256_hex(&mine)));
+
+        // The case page's evidence form: stored once, hash shown, errors at the file field.
+        let (_, _, page) = page_raw(router, &case_path, Some(&desk.analyst), None).await;
+        let page = html(&page);
+        assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+        let csrf = hidden_value(&page, "csrf");
+        let once = hidden_value(&page, "once");
+        let report = report_id.to_string();
+        let staff_file = b"registry's own capture".to_vec();
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("once", once.as_str()),
+            ("report", report.as_str()),
+        ];
+        let action = format!("{case_path}/evidence");
+        let forged = multipart(&fields[2..], Some(("evidence", "c.txt", &staff_file)));
+        let (status, _, _) = page_raw(router, &action, Some(&desk.analyst), Some(forged)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+        let body = multipart(&fields, Some(("evidence", markup, &staff_file)));
+        let (status, headers, _) =
+            page_raw(router, &action, Some(&desk.analyst), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let location = headers["location"].to_str().unwrap().to_owned();
+        assert!(location.contains("done=evidence"), "{location}");
+        let (_, _, shown) = page_raw(router, &location, Some(&desk.analyst), None).await;
+        let shown = html(&shown);
+        assert!(
+            shown.contains(&format!("SHA-256 {}", sha256_hex(&staff_file))),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(markup_escaped) && !shown.contains("<img"),
+            "{shown}"
+        );
+        let (status, headers, _) = page_raw(router, &action, Some(&desk.analyst), Some(body)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(
+            headers["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=repeat")
+        );
+        let case = desk.case(case_id).await;
+        assert_eq!(case["evidence"].as_array().unwrap().len(), 2, "stored once");
+        let stored = case["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|file| file["filename"] == markup)
+            .unwrap();
+        let (_, headers, bytes) = page_raw(
+            router,
+            &format!("/evidence/{}", stored["id"]),
+            Some(&desk.analyst),
+            None,
+        )
+        .await;
+        assert_eq!(bytes, staff_file);
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"_img_src_x_onerror_alert_1__.txt\""
+        );
+
+        let (_, _, page) = page_raw(router, &case_path, Some(&desk.analyst), None).await;
+        let page = html(&page);
+        let once = hidden_value(&page, "once");
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("once", once.as_str()),
+            ("report", report.as_str()),
+        ];
+        let body = multipart(&fields, Some(("evidence", "big.bin", &big)));
+        let (status, _, page) = page_raw(router, &action, Some(&desk.analyst), Some(body)).await;
+        let page = html(&page);
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(page.contains("id=\"evidence-file-error\""), "{page}");
+        assert!(
+            page.contains(&format!("<option value=\"{report}\" selected>")),
+            "the report chosen is kept"
+        );
+        let case = desk.case(case_id).await;
+        assert_eq!(case["evidence"].as_array().unwrap().len(), 2);
     }
 }

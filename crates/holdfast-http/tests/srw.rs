@@ -1123,3 +1123,113 @@ async fn the_request_form_shows_what_is_missing_beside_each_field_and_submits_wh
         "abuse@registry.example"
     );
 }
+
+#[tokio::test]
+async fn an_attachment_through_the_request_page_is_listed_and_downloaded_by_both_sides_only() {
+    use common::{hidden_value, multipart, page_raw};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let w = World::new(backend, "2026-11-30T18:00:00Z".parse().unwrap()).await;
+        let id = w.submit(REGISTRY, request(&["alpha"], 400, false)).await;
+        let page_path = format!("/waivers/{id}");
+        let action = format!("/waivers/{id}/attachments");
+        let content = b"%PDF-1.4 the court order".to_vec();
+        let (_, _, page) = page_raw(&w.router, &page_path, Some(&w.tokens[REGISTRY]), None).await;
+        let page = String::from_utf8_lossy(&page).into_owned();
+        assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+        let (csrf, once) = (hidden_value(&page, "csrf"), hidden_value(&page, "once"));
+        let fields = [("csrf", csrf.as_str()), ("once", once.as_str())];
+        let forged = multipart(&fields[1..], Some(("attachment", "order.pdf", &content)));
+        let (status, _, _) =
+            page_raw(&w.router, &action, Some(&w.tokens[REGISTRY]), Some(forged)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let body = multipart(&fields, Some(("attachment", "order<b>.pdf", &content)));
+        let (status, headers, _) = page_raw(
+            &w.router,
+            &action,
+            Some(&w.tokens[REGISTRY]),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(
+            headers["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=attached")
+        );
+        let (status, headers, _) =
+            page_raw(&w.router, &action, Some(&w.tokens[REGISTRY]), Some(body)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(
+            headers["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=repeat")
+        );
+        let (_, view) = w
+            .call(Method::GET, format!("/api/v1/srw/{id}"), REGISTRY, None)
+            .await;
+        let files = view["files"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "stored once: {view}");
+        let file_id = files[0]["id"].as_i64().unwrap();
+
+        // Both sides see it listed with its size and hash, escaped, and download it.
+        for who in [REGISTRY, REVIEWER] {
+            let (_, _, page) = page_raw(&w.router, &page_path, Some(&w.tokens[who]), None).await;
+            let page = String::from_utf8_lossy(&page).into_owned();
+            assert!(page.contains(&sha256_hex(&content)), "{page}");
+            assert!(page.contains("order&#60;b&#62;.pdf") && !page.contains("<b>.pdf"));
+            assert!(page.contains(&format!("/waivers/attachments/{file_id}")));
+            let (status, headers, bytes) = page_raw(
+                &w.router,
+                &format!("/waivers/attachments/{file_id}"),
+                Some(&w.tokens[who]),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(bytes, content);
+            assert_eq!(headers["content-type"], "application/octet-stream");
+            assert_eq!(
+                headers["content-disposition"],
+                "attachment; filename=\"order_b_.pdf\""
+            );
+        }
+        // Another requester neither downloads it nor attaches to the request.
+        let (status, _, _) = page_raw(
+            &w.router,
+            &format!("/waivers/attachments/{file_id}"),
+            Some(&w.tokens[OTHER]),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // The reviewer attaches too; a file too large is named at the field.
+        let (_, _, page) = page_raw(&w.router, &page_path, Some(&w.tokens[REVIEWER]), None).await;
+        let page = String::from_utf8_lossy(&page).into_owned();
+        let (csrf, once) = (hidden_value(&page, "csrf"), hidden_value(&page, "once"));
+        let fields = [("csrf", csrf.as_str()), ("once", once.as_str())];
+        let big = vec![0u8; holdfast_service::MAX_EVIDENCE_BYTES + 1];
+        let body = multipart(&fields, Some(("attachment", "big.bin", &big)));
+        let (status, _, page) =
+            page_raw(&w.router, &action, Some(&w.tokens[REVIEWER]), Some(body)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(String::from_utf8_lossy(&page).contains("id=\"attachment-error\""));
+        let (_, _, page) = page_raw(&w.router, &page_path, Some(&w.tokens[REVIEWER]), None).await;
+        let page = String::from_utf8_lossy(&page).into_owned();
+        let (csrf, once) = (hidden_value(&page, "csrf"), hidden_value(&page, "once"));
+        let fields = [("csrf", csrf.as_str()), ("once", once.as_str())];
+        let body = multipart(
+            &fields,
+            Some(("attachment", "notes.txt", b"reviewer notes")),
+        );
+        let (status, _, _) =
+            page_raw(&w.router, &action, Some(&w.tokens[REVIEWER]), Some(body)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, view) = w
+            .call(Method::GET, format!("/api/v1/srw/{id}"), REGISTRY, None)
+            .await;
+        assert_eq!(view["files"].as_array().unwrap().len(), 2, "{view}");
+    }
+}

@@ -93,6 +93,14 @@ pub struct ReportRequest {
     pub parse_error: Option<String>,
 }
 
+/// A file sent with a report (a web form's evidence field).
+#[derive(Debug, Clone, Copy)]
+pub struct EvidenceFile<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+}
+
 /// What the desk answers when a report is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportReceipt {
@@ -590,6 +598,58 @@ impl Service {
             .ok_or(ServiceError::NotFound { what: "evidence" })?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// Files a report with evidence files (a web form with a file): each file is checked
+    /// before the report is filed — a file over the limit is refused at `evidence` and nothing
+    /// is stored — then the report is filed and its files stored just after it, as an
+    /// e-mail's attachments are. Gives the report's stored files with their SHA-256.
+    pub async fn submit_report_with_evidence(
+        &self,
+        submitter: Submitter,
+        request: ReportRequest,
+        evidence: &[EvidenceFile<'_>],
+        now: Timestamp,
+    ) -> Result<(ReportReceipt, Vec<StoredFile>)> {
+        let uploads = evidence
+            .iter()
+            .map(|file| {
+                Upload::new(file.filename, file.content_type, file.content).map_err(|error| {
+                    match error {
+                        ServiceError::Invalid { reason, .. } => {
+                            ServiceError::invalid("evidence", reason)
+                        }
+                        other => other,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let receipt = self.submit_report(submitter.clone(), request, now).await?;
+        if uploads.is_empty() {
+            return Ok((receipt, Vec::new()));
+        }
+        let mut tx = self.store.write().await?;
+        let report = tx
+            .report(receipt.report_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "report" })?;
+        for upload in &uploads {
+            let id = tx
+                .insert_file(FileOwner::Report, report.id, upload.stored(), now)
+                .await?;
+            let change = Change {
+                org_id: Some(report.registry_org_id),
+                action: "evidence.add",
+                subject: format!("report:{}", report.id),
+                reason: "",
+                details: json!({ "evidence": id, "filename": upload.filename,
+                                 "sha256": upload.sha256, "size": upload.content.len() }),
+            };
+            record(&mut tx, submitter.actor(), now, change).await?;
+        }
+        let stored = tx.files(FileOwner::Report, report.id).await?;
+        tx.commit().await?;
+        Ok((receipt, stored))
     }
 
     /// An evidence file's name and content, for those who may see its report.

@@ -27,8 +27,8 @@ pub use accounts::{IssuedToken, NewOrganisation, NewTld, NewUserRequest, UserVie
 pub use actions::{ActionRequest, LIFTING_SOON};
 pub use audit::AuditVerification;
 pub use cases::{
-    CaseCommand, CaseView, ClockView, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES, ReportReceipt,
-    ReportRequest, ReportView, Submitter,
+    CaseCommand, CaseView, ClockView, EvidenceFile, MAX_EVIDENCE_BYTES, MAX_REPORT_NAMES,
+    ReportReceipt, ReportRequest, ReportView, Submitter,
 };
 pub use demo::{DEMO_DESK_ADDRESS, DEMO_PASSWORD, DemoInstall};
 pub use desk::{DEFAULT_DESK_ADDRESS, DeskView, TickReport, case_address, case_in_address};

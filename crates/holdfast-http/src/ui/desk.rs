@@ -1,11 +1,12 @@
 //! The registry desk's pages: the queue (nearest deadline first, countdowns, breach marks,
 //! filters) and the case page (reports, evidence, names with their registry state, clocks,
-//! steps, actions with time to effect and undo, the message thread), and evidence downloads.
+//! steps, actions with time to effect and undo, the message thread), evidence added by staff
+//! (a `multipart/form-data` form) and evidence downloads.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use holdfast_model::{
     ActionKind, CaseState, CaseStep, Priority, ResponsibleParty, SourceClass, ThreatType,
@@ -20,7 +21,8 @@ use serde::Deserialize;
 use super::format::{countdown, maybe_time, size, standing, time, words};
 use super::preview::PreviewView;
 use super::session::{Fields, with_done};
-use super::{Chrome, Notice, Session, error_page, render, require};
+use super::upload::{FilePart, LIMIT_TEXT, UploadForm};
+use super::{Chrome, Notice, Session, error_page, file_download, render, require};
 use crate::AppState;
 use crate::registry_api::spawn_run;
 use holdfast_model::org::Permission;
@@ -380,6 +382,9 @@ struct CasePage {
     staff: Vec<Choice>,
     report_ids: Vec<i64>,
     may_manage: bool,
+    /// The evidence form sent and its error (at `report` or `evidence`).
+    upload: FormState,
+    limit: &'static str,
 }
 
 /// The names shown in the case's names table.
@@ -452,6 +457,14 @@ async fn case_page_with(
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Response {
+    // The manage forms and the evidence form share the page's second form slot: an error at
+    // the evidence form's fields belongs to it.
+    let (manage, upload) = match &manage.error {
+        Some((field, _)) if UPLOAD_FIELDS.contains(&field.as_str()) => {
+            (FormState::default(), manage)
+        }
+        _ => (manage, FormState::default()),
+    };
     let actor = &session.actor;
     let now = state.clock.now();
     let view: CaseView = match state.service.case(actor, id, now).await {
@@ -692,6 +705,8 @@ async fn case_page_with(
         staff,
         report_ids: view.reports.iter().map(|report| report.id).collect(),
         may_manage: !case.state.is_closed() && case.merged_into.is_none(),
+        upload,
+        limit: LIMIT_TEXT,
     };
     render(status, &page)
 }
@@ -726,6 +741,9 @@ fn kind_label(kind: ActionKind) -> &'static str {
 #[serde(default)]
 pub struct DoneQuery {
     done: String,
+    /// The evidence file just stored, and its report (`done=evidence`).
+    report: String,
+    file: String,
 }
 
 fn done_notice(code: &str) -> Option<Notice> {
@@ -754,15 +772,110 @@ pub async fn case_page(
     Path(id): Path<i64>,
     Query(query): Query<DoneQuery>,
 ) -> Response {
+    let notice = if query.done == "evidence" {
+        stored_notice(&state, &session, &query).await
+    } else {
+        done_notice(&query.done)
+    };
     case_page_response(
         &state,
         &session,
         id,
         Default::default(),
-        done_notice(&query.done),
+        notice,
         StatusCode::OK,
     )
     .await
+}
+
+/// What was stored, with its size and SHA-256, after the evidence form.
+async fn stored_notice(state: &AppState, session: &Session, query: &DoneQuery) -> Option<Notice> {
+    let report = query.report.parse::<i64>().ok()?;
+    let file = query.file.parse::<i64>().ok()?;
+    let view = state.service.report(&session.actor, report).await.ok()?;
+    let stored = view.evidence.iter().find(|evidence| evidence.id == file)?;
+    Notice::done(format!(
+        "Evidence stored with report {report}: {}, {} bytes, SHA-256 {}.",
+        stored.filename, stored.size, stored.sha256
+    ))
+}
+
+/// The evidence form's fields, where its errors are shown.
+const UPLOAD_FIELDS: &[&str] = &["report", "evidence"];
+
+/// `POST /desk/cases/{id}/evidence`: staff add an evidence file to one of the case's reports
+/// (`multipart/form-data`, the same checks and audit entry as the API's upload).
+pub async fn add_evidence(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    upload: UploadForm,
+) -> Response {
+    if let Err(refused) = require(&session, Permission::WorkCases) {
+        return *refused;
+    }
+    let back = format!("/desk/cases/{id}");
+    let UploadForm { fields, file } = upload;
+    let fields = match session.checked(&state, fields, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let report = fields.get("report").trim().parse::<i64>();
+    let result = match (&file, report) {
+        (FilePart::TooLarge, _) => Err(ServiceError::invalid("evidence", UploadForm::too_large())),
+        (FilePart::Empty, _) => Err(ServiceError::invalid("evidence", "choose a file")),
+        (_, Err(_)) => Err(ServiceError::invalid(
+            "report",
+            "choose a report of this case",
+        )),
+        (FilePart::Received(received), Ok(report)) => {
+            match state.service.report(&session.actor, report).await {
+                Ok(view) if view.report.case_id == Some(id) => state
+                    .service
+                    .add_evidence(
+                        &session.actor,
+                        report,
+                        &received.filename,
+                        &received.content_type,
+                        &received.content,
+                        state.clock.now(),
+                    )
+                    .await
+                    .map_err(|error| match error {
+                        ServiceError::Invalid { reason, .. } => {
+                            ServiceError::invalid("evidence", reason)
+                        }
+                        other => other,
+                    }),
+                Ok(_) | Err(ServiceError::NotFound { .. }) => Err(ServiceError::invalid(
+                    "report",
+                    "choose a report of this case",
+                )),
+                Err(error) => Err(error),
+            }
+        }
+    };
+    match result {
+        Ok(stored) => Redirect::to(&format!(
+            "{back}?done=evidence&report={}&file={}#evidence",
+            stored.owner_id, stored.id
+        ))
+        .into_response(),
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let status = if matches!(file, FilePart::TooLarge) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let notice = Notice::problem(format!("Not stored: {error}"));
+            let forms = (
+                Default::default(),
+                FormState::refused(fields, &error, UPLOAD_FIELDS),
+            );
+            case_page_with(&state, &session, id, forms, None, notice, status).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
 }
 
 const ASSESS_FIELDS: &[&str] = &[
@@ -1292,29 +1405,7 @@ pub async fn evidence(
     Path(id): Path<i64>,
 ) -> Response {
     match state.service.evidence_file(&session.actor, id).await {
-        Ok((filename, content)) => {
-            let ascii: String = filename
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let mut response = content.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+        Ok((filename, content)) => file_download(&filename, content),
         Err(error) => error_page(&session, &error),
     }
 }

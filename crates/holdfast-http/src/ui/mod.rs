@@ -18,6 +18,7 @@ mod registrar;
 mod session;
 mod srw;
 mod stats;
+mod upload;
 
 use askama::Template;
 use axum::Router;
@@ -32,7 +33,8 @@ use holdfast_service::ServiceError;
 
 use crate::AppState;
 
-pub use session::{FormTokens, OptionalSession, SESSION_COOKIE, Session};
+pub use session::{Fields, FormTokens, OptionalSession, SESSION_COOKIE, Session};
+pub use upload::{FilePart, LIMIT_TEXT, MAX_UPLOAD_FORM_BYTES, UploadForm};
 
 /// The content security policy of every page: only Holdfast's own stylesheet and script, no
 /// inline code, no frames, forms only to Holdfast.
@@ -56,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/cases/{id}/actions/preview", post(desk::preview))
         .route("/desk/cases/{id}/merge", post(desk::merge))
         .route("/desk/cases/{id}/split", post(desk::split))
+        .route(
+            "/desk/cases/{id}/evidence",
+            post(desk::add_evidence.layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_FORM_BYTES))),
+        )
         .route(
             "/desk/actions",
             get(actions::list).post(actions::decide.layer(DefaultBodyLimit::max(
@@ -89,6 +95,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/waivers/{id}", get(srw::page))
         .route("/waivers/{id}/review", post(srw::review))
+        .route(
+            "/waivers/{id}/attachments",
+            post(srw::attach.layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_FORM_BYTES))),
+        )
+        .route("/waivers/attachments/{id}", get(srw::attachment))
         .route(
             "/waivers/{id}/report",
             get(srw::report).post(srw::edit_report),
@@ -240,6 +251,16 @@ impl Chrome {
         self.notice = notice;
         self
     }
+}
+
+/// A stored file as a download for a page: always `application/octet-stream` and an
+/// attachment under a name reduced to safe ASCII (`extract::download`), never cached.
+pub fn file_download(filename: &str, content: Vec<u8>) -> Response {
+    let mut response = crate::extract::download(filename, content);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A fresh one-time form token (empty, and so refused when sent, if no randomness is

@@ -1,6 +1,6 @@
 //! The reporter portal: a signed-in reporter's own reports, where each stands and the answers
 //! the desk sent about it; reports are filed with the public form, which files them under the
-//! signed-in reporter's name.
+//! signed-in reporter's name, with the evidence files sent (SHA-256, download).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -9,7 +9,7 @@ use axum::response::Response;
 use holdfast_service::Direction;
 use serde::Deserialize;
 
-use super::format::{time, words};
+use super::format::{size, time, words};
 use super::{Chrome, Notice, Session, error_page, render};
 use crate::AppState;
 
@@ -28,6 +28,8 @@ pub struct ReportRow {
     pub names: String,
     pub status: String,
     pub answers: Vec<AnswerRow>,
+    /// The evidence files sent with it: id, name, size, SHA-256.
+    pub evidence: Vec<(i64, String, String, String)>,
 }
 
 #[derive(Template)]
@@ -83,6 +85,18 @@ pub async fn reports(
                     subject: message.subject.clone(),
                     body: message.body.clone(),
                     at: time(message.created_at),
+                })
+                .collect(),
+            evidence: view
+                .evidence
+                .iter()
+                .map(|file| {
+                    (
+                        file.id,
+                        file.filename.clone(),
+                        size(file.size),
+                        file.sha256.clone(),
+                    )
                 })
                 .collect(),
         });

@@ -221,7 +221,16 @@ impl Session {
     /// Reads a submitted form after checking its CSRF token and its one-time token. A form
     /// sent a second time answers with the page at `back`, saying so.
     pub fn form(&self, state: &AppState, body: &[u8], back: &str) -> Result<Fields, Box<Response>> {
-        let fields = Fields::parse(body);
+        self.checked(state, Fields::parse(body), back)
+    }
+
+    /// Checks the CSRF and one-time tokens of fields already read (a form with a file).
+    pub fn checked(
+        &self,
+        state: &AppState,
+        fields: Fields,
+        back: &str,
+    ) -> Result<Fields, Box<Response>> {
         if !same_secret(fields.get("csrf"), &self.csrf) {
             return Err(Box::new(forged()));
         }

@@ -1,7 +1,8 @@
 //! The waiver process in the browser: the requests a side may see (for the reviewers, the queue
 //! with each business-day clock, nearest deadline first, breaches marked), one request with its
 //! deadlines, thread, files and the waivers its decision issued, and its review steps (the
-//! reviewers' steps and decision, the requester's answer) taken in place.
+//! reviewers' steps and decision, the requester's answer) taken in place; files either side
+//! attaches (a `multipart/form-data` form) and their downloads.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -22,7 +23,8 @@ use serde::Deserialize;
 use super::desk::FormState;
 use super::format::{countdown, time, words};
 use super::session::{Fields, with_done};
-use super::{Chrome, Notice, Session, error_page, render};
+use super::upload::{FilePart, LIMIT_TEXT, UploadForm};
+use super::{Chrome, Notice, Session, error_page, file_download, render};
 use crate::AppState;
 
 /// One clock of a request's review.
@@ -73,7 +75,11 @@ struct RequestPage {
     missing: Vec<String>,
     clocks: Vec<ClockRow>,
     thread: Vec<MessageRow>,
-    files: Vec<(String, String, String)>,
+    /// Attachments: id, name, size, SHA-256.
+    files: Vec<(i64, String, String, String)>,
+    /// Whether the reader may attach files, and the size limit.
+    attaches: bool,
+    limit: &'static str,
     waivers: Vec<(i64, u32, String)>,
     decision: String,
     /// Whether the reader takes the reviewers' steps, or answers as the requester.
@@ -206,6 +212,7 @@ pub async fn page(
 ) -> Response {
     let notice = match query.done.as_str() {
         "step" => Notice::done("Done: the review step is recorded."),
+        "attached" => Notice::done("The file is attached; its SHA-256 is in the files table."),
         "repeat" => Notice::problem("That form was already sent; it was not acted on twice."),
         _ => None,
     };
@@ -293,12 +300,16 @@ async fn request_page(
             .iter()
             .map(|file| {
                 (
+                    file.id,
                     file.filename.clone(),
                     file.size.to_string(),
                     file.sha256.clone(),
                 )
             })
             .collect(),
+        attaches: role.may(Permission::ReviewWaivers)
+            || (role.may(Permission::RequestWaivers) && record.org_id == session.actor.org_id),
+        limit: LIMIT_TEXT,
         waivers: view
             .issued
             .iter()
@@ -414,6 +425,72 @@ pub async fn review(
             };
             request_page(&state, &session, id, form, notice, StatusCode::CONFLICT).await
         }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `POST /waivers/{id}/attachments`: either side attaches a file to a request it may see
+/// (the same service call, size limit and SHA-256 as the API's upload).
+pub async fn attach(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    upload: UploadForm,
+) -> Response {
+    let role = session.actor.role;
+    if !(role.may(Permission::ReviewWaivers) || role.may(Permission::RequestWaivers)) {
+        return error_page(&session, &ServiceError::Forbidden);
+    }
+    let back = format!("/waivers/{id}");
+    let UploadForm { fields, file } = upload;
+    let fields = match session.checked(&state, fields, &back) {
+        Ok(fields) => fields,
+        Err(response) => return *response,
+    };
+    let result = match &file {
+        FilePart::TooLarge => Err(ServiceError::invalid("attachment", UploadForm::too_large())),
+        FilePart::Empty => Err(ServiceError::invalid("attachment", "choose a file")),
+        FilePart::Received(received) => state
+            .service
+            .add_srw_attachment(
+                &session.actor,
+                id,
+                &received.filename,
+                &received.content_type,
+                &received.content,
+                state.clock.now(),
+            )
+            .await
+            .map_err(|error| match error {
+                ServiceError::Invalid { reason, .. } => ServiceError::invalid("attachment", reason),
+                other => other,
+            }),
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("{back}?done=attached#files")).into_response(),
+        Err(error @ ServiceError::Invalid { .. }) => {
+            let status = if matches!(file, FilePart::TooLarge) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let form = FormState::refused(fields, &error, &["attachment"]);
+            let notice = Notice::problem(format!("Not attached: {error}"));
+            request_page(&state, &session, id, form, notice, status).await
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// `GET /waivers/attachments/{id}`: an attachment, for either side of its request — always an
+/// `application/octet-stream` attachment, never shown in the browser.
+pub async fn attachment(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.service.srw_attachment(&session.actor, id).await {
+        Ok((filename, content)) => file_download(&filename, content),
         Err(error) => error_page(&session, &error),
     }
 }

@@ -83,3 +83,78 @@ pub async fn settle(router: &Router, token: &str, id: i64, measured: bool) -> Va
     }
     panic!("action {id} did not finish");
 }
+
+/// A `multipart/form-data` body of text `fields` then, if any, one file `(field, filename,
+/// content)` — the file last, as the pages' forms send it; the content type and the body.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----holdfast-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, filename, content)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{filename}\"\r\nContent-Type: text/plain\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A page request signed in with `token` as the session (if any): GET without a body, POST
+/// with `(content type, body)`; the status, headers and bytes.
+pub async fn page_raw(
+    router: &Router,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(String, Vec<u8>)>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder()
+        .method(if body.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        })
+        .uri(path)
+        .header("host", "127.0.0.1");
+    if let Some(token) = token {
+        request = request.header("cookie", format!("holdfast_session=0.{token}"));
+    }
+    let request = match body {
+        Some((content_type, body)) => request
+            .header("content-type", content_type)
+            .body(Body::from(body)),
+        None => request.body(Body::empty()),
+    };
+    let response = router.clone().oneshot(request.unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+/// The value of the first hidden input `name` in `html`.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The SHA-256 of `bytes` in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

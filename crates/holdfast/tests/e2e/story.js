@@ -17,6 +17,7 @@ const { chromium } = require('playwright-core');
 const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
+const crypto = require('crypto');
 
 const base = process.env.HOLDFAST_URL;
 const artifacts = process.env.E2E_ARTIFACTS;
@@ -185,6 +186,9 @@ async function story(page) {
   await page.getByLabel('Domain names, one per line').fill(`${held}\n${blocked}`);
   await page.getByLabel('URLs (optional), one per line').fill(`https://${held}/verify-account`);
   await page.getByLabel('What did you see?').fill(hostile);
+  const evidence = Buffer.from('From: bank <support@login6.demo>\nVerify your account now.\n');
+  const evidenceSha = crypto.createHash('sha256').update(evidence).digest('hex');
+  await page.getByLabel(/Evidence file/).setInputFiles({ name: 'phishing-mail.txt', mimeType: 'text/plain', buffer: evidence });
   await screenshot(page, 'report-form');
   await page.getByRole('button', { name: 'Send the report' }).click();
   await page.waitForLoadState();
@@ -194,6 +198,7 @@ async function story(page) {
   check(reportId, `the portal names the new report: ${filed}`);
   check(filed.includes('2 names, 2 in the registry'), `both names are counted: ${filed}`);
   check((await text(page, `#report-${reportId} + dl strong`)) === 'new', 'the report is new');
+  check(filed.includes(evidenceSha), `the portal shows the evidence file's SHA-256: ${filed}`);
   await screenshot(page, 'reporter-portal-filed');
   await signOut(page);
 
@@ -227,6 +232,11 @@ async function story(page) {
   const names = await text(page, '#names-title + table');
   check(names.includes(`${held}\tregistered`), `${held} is registered: ${names}`);
   check(names.includes(`${blocked}\tnot registered`), `${blocked} is not registered: ${names}`);
+  const evidenceRow = await text(page, '#evidence + table');
+  check(
+    evidenceRow.includes('phishing-mail.txt') && evidenceRow.includes(evidenceSha),
+    `the case lists the reporter's evidence with its SHA-256: ${evidenceRow}`,
+  );
   await screenshot(page, 'case-new');
 
   // 4. Acknowledge.
