@@ -920,39 +920,7 @@ async fn page(
     token: &str,
     form: Option<&str>,
 ) -> (StatusCode, String, String) {
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
-    let request = Request::builder()
-        .method(if form.is_some() {
-            Method::POST
-        } else {
-            Method::GET
-        })
-        .uri(path)
-        .header("host", "127.0.0.1")
-        .header("cookie", format!("holdfast_session=0.{token}"));
-    let request = match form {
-        Some(form) => request
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(form.to_owned())),
-        None => request.body(Body::empty()),
-    };
-    let response = desk.router.clone().oneshot(request.unwrap()).await.unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        location,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    common::form_page(&desk.router, path, token, form).await
 }
 
 /// The value of hidden field `name` in the part of `html` from `from` on.

@@ -27,19 +27,22 @@ impl Server {
         Server::start_with(data, &[])
     }
 
-    /// Starts `holdfast serve --demo` with more arguments.
+    /// Starts `holdfast serve --demo` with more arguments, on a port the server picks itself
+    /// (one picked here and released could be taken by another test before the server binds
+    /// it); the server's standard error goes to a file in `data`, shown if it stops early.
     fn start_with(data: &Path, extra: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let log_path = data.join("server-stderr.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
         let mut child = Command::new(BIN)
             .args([
                 "serve",
                 "--demo",
                 "--listen",
-                &format!("127.0.0.1:{port}"),
+                "127.0.0.1:0",
                 "--dns-listen",
                 "127.0.0.1:0",
                 "--smtp-listen",
@@ -50,29 +53,31 @@ impl Server {
             .args(extra)
             .env_remove("HOLDFAST_TOKEN")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut stdout = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let url = loop {
             assert!(
                 Instant::now() < deadline,
                 "server did not start: {stdout:?}"
             );
-            let line = lines.next().expect("server exited early").unwrap();
-            let listening = line.starts_with("Holdfast listening on");
+            let Some(line) = lines.next() else {
+                let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("server exited early: {stdout:?}\n{stderr}");
+            };
+            let line = line.unwrap();
+            let url = line
+                .strip_prefix("Holdfast listening on ")
+                .map(str::to_owned);
             stdout.push(line);
-            if listening {
-                break;
+            if let Some(url) = url {
+                break url;
             }
-        }
-        Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            stdout,
-        }
+        };
+        Server { child, url, stdout }
     }
 
     fn get(&self, path: &str) -> (u16, String) {

@@ -146,6 +146,32 @@ pub async fn page_raw(
     (status, headers, bytes.to_vec())
 }
 
+/// A page signed in as `token`, with an URL-encoded form body if any: the status, the
+/// `Location` header and the HTML.
+pub async fn form_page(
+    router: &Router,
+    path: &str,
+    token: &str,
+    form: Option<&str>,
+) -> (StatusCode, String, String) {
+    let body = form.map(|form| {
+        (
+            "application/x-www-form-urlencoded".to_owned(),
+            form.as_bytes().to_vec(),
+        )
+    });
+    let (status, headers, bytes) = page_raw(router, path, Some(token), body).await;
+    let location = headers
+        .get("location")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
 /// The value of the first hidden input `name` in `html`.
 pub fn hidden_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
