@@ -17,7 +17,7 @@ use super::desk::{Choice, FormState, action_request_from, kind_choices};
 use super::format::{maybe_time, time};
 use super::preview::PreviewView;
 use super::session::Fields;
-use super::{Chrome, Notice, Session, error_page, render, require};
+use super::{Chrome, Notice, Session, error_page, refused_status, render, require};
 use crate::AppState;
 use crate::registry_api::spawn_run;
 
@@ -275,11 +275,7 @@ pub async fn decide(State(state): State<AppState>, session: Session, body: Bytes
             Redirect::to(&format!("/desk/actions/{}?done=decided", action.id)).into_response()
         }
         Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
-            let status = if matches!(error, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused_status(&error);
             let form = FormState::refused(fields, &error, BULK_FIELDS);
             let notice = Notice::problem(format!("Not done: {error}"));
             list_page(&state, &session, form, notice, status).await

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::desk::FormState;
 use super::format::{maybe_time, time};
 use super::session::{Fields, with_done};
-use super::{Chrome, Notice, Session, error_page, render, require, role_label};
+use super::{Chrome, Notice, Session, error_page, refused_status, render, require, role_label};
 use crate::AppState;
 
 /// The form of a page that was refused, with what was typed and the error at its field.
@@ -985,13 +985,5 @@ pub async fn create_registrar(
             registrars_page(&state, &session, form, None, status).await
         }
         Err(error) => error_page(&session, &error),
-    }
-}
-
-/// The status of a page showing a refused form: 409 for a conflict, 422 for bad input.
-pub fn refused_status(error: &ServiceError) -> StatusCode {
-    match error {
-        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -14,10 +14,10 @@ use holdfast_model::{Calendar, ClockTargets, MessageEvent};
 use holdfast_service::{DEFAULT_DESK_ADDRESS, ServiceError, TemplateView, template_preview};
 use jiff::civil::{Date, Weekday};
 
-use super::admin::{AdminForm, DoneQuery, done_notice, number, refused_status};
+use super::admin::{AdminForm, DoneQuery, done_notice, number};
 use super::format::{time, words};
 use super::session::{Fields, with_done};
-use super::{Chrome, Notice, Session, error_page, render, require};
+use super::{Chrome, Notice, Session, error_page, refused_status, render, require};
 use crate::AppState;
 
 /// The weekdays as the calendar form names them.

@@ -22,7 +22,7 @@ use super::format::{countdown, maybe_time, size, standing, time, words};
 use super::preview::PreviewView;
 use super::session::{Fields, with_done};
 use super::upload::{FilePart, LIMIT_TEXT, UploadForm};
-use super::{Chrome, Notice, Session, error_page, file_download, render, require};
+use super::{Chrome, Notice, Session, error_page, file_download, refused_status, render, require};
 use crate::AppState;
 use crate::registry_api::spawn_run;
 use holdfast_model::org::Permission;
@@ -961,11 +961,7 @@ pub async fn step(
     match result {
         Ok(_) => Redirect::to(&with_done(&back, &step)).into_response(),
         Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
-            let status = if matches!(error, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused_status(&error);
             let notice = Notice::problem(format!("Not done: {error}"));
             if step == "assign" {
                 let forms = (
@@ -1105,11 +1101,7 @@ pub async fn decide(
             Redirect::to(&with_done(&back, "action")).into_response()
         }
         Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
-            let status = if matches!(error, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused_status(&error);
             let forms = (
                 FormState::default(),
                 FormState::refused(fields, &error, ACTION_FIELDS),
@@ -1170,11 +1162,7 @@ pub async fn preview(
             .await
         }
         Err(error @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
-            let status = if matches!(error, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused_status(&error);
             let forms = (
                 FormState::default(),
                 FormState::refused(fields, &error, ACTION_FIELDS),

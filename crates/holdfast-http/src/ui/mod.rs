@@ -453,3 +453,11 @@ async fn landing(State(state): State<AppState>, session: OptionalSession) -> Res
     }
     render(StatusCode::OK, &home)
 }
+
+/// The status of a page showing a refused form: 409 for a conflict, 422 for bad input.
+pub fn refused_status(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
