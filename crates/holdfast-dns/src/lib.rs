@@ -11,7 +11,7 @@ mod wire;
 pub mod zonefile;
 
 pub use render::write_zone;
-pub use server::{Apex, DataError, ZoneData, serve};
+pub use server::{Apex, DataError, ZoneData, bind, serve};
 pub use update::{
     DelegationUpdate, Primary, PublishReport, Rejection, TsigKey, UpdateError, publish,
     query_delegation,

@@ -78,6 +78,29 @@ pub trait ZoneData: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<IpAddr>, DataError>> + Send;
 }
 
+/// Binds a UDP socket and a TCP listener on the same address for [`serve`]. With port 0 the
+/// system picks the UDP port, whose TCP twin may already be taken by another program: another
+/// pair is then tried, a few times, instead of failing.
+pub async fn bind(
+    address: std::net::SocketAddr,
+) -> io::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+    let mut attempts = 0;
+    loop {
+        let udp = tokio::net::UdpSocket::bind(address).await?;
+        match tokio::net::TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(error)
+                if address.port() == 0
+                    && error.kind() == io::ErrorKind::AddrInUse
+                    && attempts < 20 =>
+            {
+                attempts += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// Serves the zones of `data` on `udp` and `tcp` until `shutdown` completes, then stops accepting
 /// and returns once the open connections are done.
 ///

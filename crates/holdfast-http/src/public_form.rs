@@ -154,7 +154,15 @@ fn form_page(
                 crate::ui::fresh_once()
             ),
         ),
-        None => (String::new(), String::new()),
+        // Without a session there is no CSRF to check (the form files a report as anyone may),
+        // but a second submit of the same form (a double click, a reload) files nothing more.
+        None => (
+            String::new(),
+            format!(
+                "<input type=\"hidden\" name=\"once\" value=\"{}\">\n",
+                crate::ui::fresh_once()
+            ),
+        ),
     };
     let body = format!(
         "<p>Report a domain name used for phishing, malware, a botnet or other abuse. No account \
@@ -223,10 +231,25 @@ pub async fn submit_form(
     let session = session.as_ref();
     let UploadForm { fields, file } = upload;
     let form = FormIn::from_fields(&fields);
-    if let Some(session) = session
-        && let Err(refused) = session.checked(&state, fields, "/portal")
-    {
-        return *refused;
+    if let Some(session) = session {
+        if let Err(refused) = session.checked(&state, fields, "/portal") {
+            return *refused;
+        }
+    } else {
+        // A form from this page carries a one-time token; a post without one (a script) is
+        // limited per address like every other.
+        let once = fields.get("once");
+        if !once.is_empty() && !state.forms.first_use(once, state.clock.now()) {
+            return form_page(
+                StatusCode::CONFLICT,
+                None,
+                &FormIn::default(),
+                Some((
+                    "form",
+                    "This form was already sent: the report was filed once, not again.",
+                )),
+            );
+        }
     }
     if matches!(file, FilePart::TooLarge) {
         let message = UploadForm::too_large();

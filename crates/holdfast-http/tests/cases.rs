@@ -929,6 +929,7 @@ async fn the_public_form_keeps_input_shows_errors_by_the_field_and_never_echoes_
         .await
         .unwrap();
     let page = String::from_utf8(page.to_vec()).unwrap();
+    let page_without_session = page.clone();
     assert!(
         page.contains("<form method=\"post\" action=\"/report\" enctype=\"multipart/form-data\">"),
         "{page}"
@@ -966,6 +967,39 @@ async fn the_public_form_keeps_input_shows_errors_by_the_field_and_never_echoes_
         "stored as the data it is"
     );
     assert_eq!(case["reports"][0]["channel"], "web_form");
+
+    // The page's one-time token: the same form sent twice files one report.
+    let marker = "name=\"once\" value=\"";
+    let start = page_without_session
+        .find(marker)
+        .expect("the form has a one-time token")
+        + marker.len();
+    let once = &page_without_session[start..start + 32];
+    let fields = [
+        ("threat_type", "malware"),
+        ("names", "name9.test"),
+        ("once", once),
+    ];
+    let (status, page, _) = post_form(&desk, &fields).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let filed = all_reports(&desk).await;
+    let (status, page, _) = post_form(&desk, &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("already sent"), "{page}");
+    assert_eq!(all_reports(&desk).await, filed, "the replay filed nothing");
+}
+
+/// How many reports the desk's cases hold.
+async fn all_reports(desk: &Desk) -> usize {
+    let (_, queue) = desk
+        .call(Method::GET, "/api/v1/cases", &desk.analyst, None)
+        .await;
+    let mut count = 0;
+    for item in queue.as_array().unwrap() {
+        let case = desk.case(item["case"]["id"].as_i64().unwrap()).await;
+        count += case["reports"].as_array().unwrap().len();
+    }
+    count
 }
 
 #[tokio::test]

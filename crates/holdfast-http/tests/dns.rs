@@ -446,9 +446,10 @@ async fn the_embedded_server_answers_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_file(dir.path());
     let (desk, service) = Desk::new(Backend::Sqlite, &zone, None).await;
-    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (udp, tcp) = holdfast_dns::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let address = udp.local_addr().unwrap();
-    let tcp = tokio::net::TcpListener::bind(address).await.unwrap();
     service.set_embedded_dns(address);
     let zones = Arc::new(service.zone_data());
     let server = tokio::spawn(holdfast_dns::serve(udp, tcp, zones, std::future::pending()));

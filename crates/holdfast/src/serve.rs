@@ -58,13 +58,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    let udp = tokio::net::UdpSocket::bind(config.dns_listen)
+    let (udp, tcp) = holdfast_dns::bind(config.dns_listen)
         .await
-        .with_context(|| format!("listening for DNS on udp {}", config.dns_listen))?;
+        .with_context(|| format!("listening for DNS on udp+tcp {}", config.dns_listen))?;
     let dns_address = udp.local_addr()?;
-    let tcp = tokio::net::TcpListener::bind(dns_address)
-        .await
-        .with_context(|| format!("listening for DNS on tcp {dns_address}"))?;
     service.set_embedded_dns(dns_address);
     let zones = Arc::new(service.zone_data());
     tokio::spawn(async move {

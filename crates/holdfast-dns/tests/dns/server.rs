@@ -15,7 +15,6 @@ use hickory_proto::op::{DnsRequestOptions, DnsResponse, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use holdfast_dns::{Apex, DataError, ZoneData, query_delegation, serve};
 use holdfast_model::{Delegation, DomainName, DsRecord, Soa};
-use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -140,12 +139,9 @@ struct Running {
 }
 
 async fn start<D: ZoneData>(data: D) -> Running {
-    let (udp, tcp) = loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
-            break (udp, tcp);
-        }
-    };
+    let (udp, tcp) = holdfast_dns::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let addr = udp.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(udp, tcp, Arc::new(data), async {
