@@ -250,10 +250,7 @@ pub async fn preview(State(state): State<AppState>, session: Session, body: Byte
 /// `POST /desk/actions`: one decision on every pasted name (one per line; `#` comments and
 /// blank lines skipped), applied in the background like any action.
 pub async fn decide(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    if let Err(refused) = require(&session, Permission::TakeAction) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/desk/actions") {
+    let fields = match session.form_as(Permission::TakeAction, &state, &body, "/desk/actions") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };

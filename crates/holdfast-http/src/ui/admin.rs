@@ -204,10 +204,7 @@ pub async fn create_organisation(
     session: Session,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageAccounts) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/admin") {
+    let fields = match session.form_as(Permission::ManageAccounts, &state, &body, "/admin") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -368,11 +365,8 @@ pub async fn create_user(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageAccounts) {
-        return *refused;
-    }
     let back = format!("/admin/organisations/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::ManageAccounts, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -475,11 +469,8 @@ pub async fn verify_lea(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageAccounts) {
-        return *refused;
-    }
     let back = format!("/admin/organisations/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::ManageAccounts, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -770,10 +761,7 @@ pub async fn tlds(
 
 /// `POST /admin/tlds`.
 pub async fn create_tld(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageTlds) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/admin/tlds") {
+    let fields = match session.form_as(Permission::ManageTlds, &state, &body, "/admin/tlds") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -809,10 +797,7 @@ pub async fn set_sinkhole(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageTlds) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/admin/tlds") {
+    let fields = match session.form_as(Permission::ManageTlds, &state, &body, "/admin/tlds") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -950,10 +935,12 @@ pub async fn create_registrar(
     session: Session,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::ManageRegistrars) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/admin/registrars") {
+    let fields = match session.form_as(
+        Permission::ManageRegistrars,
+        &state,
+        &body,
+        "/admin/registrars",
+    ) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };

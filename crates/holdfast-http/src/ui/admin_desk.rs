@@ -17,7 +17,7 @@ use jiff::civil::{Date, Weekday};
 use super::admin::{AdminForm, DoneQuery, done_notice, number};
 use super::format::{time, words};
 use super::session::{Fields, with_done};
-use super::{Chrome, Notice, Session, error_page, refused_status, render, require};
+use super::{Chrome, Notice, Session, error_page, refused_status, render};
 use crate::AppState;
 
 /// The weekdays as the calendar form names them.
@@ -144,11 +144,8 @@ pub async fn set_desk(
     Path(org_id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/admin/desks/{org_id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -237,11 +234,8 @@ pub async fn set_calendar(
     Path(org_id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/admin/desks/{org_id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -310,11 +304,8 @@ async fn change_holiday(
     body: Bytes,
     add: bool,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/admin/desks/{org_id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -455,11 +446,8 @@ pub async fn set_template(
     Path(event): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/admin/templates/{event}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -563,10 +551,7 @@ pub async fn sources(
 
 /// `POST /admin/sources`.
 pub async fn add_source(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/admin/sources") {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, "/admin/sources") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };

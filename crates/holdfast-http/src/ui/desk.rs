@@ -940,11 +940,8 @@ pub async fn step(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/desk/cases/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -1078,11 +1075,8 @@ pub async fn decide(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::TakeAction) {
-        return *refused;
-    }
     let back = format!("/desk/cases/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::TakeAction, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -1213,11 +1207,8 @@ pub async fn merge(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/desk/cases/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };
@@ -1254,11 +1245,8 @@ pub async fn split(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::WorkCases) {
-        return *refused;
-    }
     let back = format!("/desk/cases/{id}");
-    let fields = match session.form(&state, &body, &back) {
+    let fields = match session.form_as(Permission::WorkCases, &state, &body, &back) {
         Ok(fields) => fields,
         Err(response) => return *response,
     };

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::format::{countdown, time};
 use super::session::with_done;
-use super::{Chrome, Notice, Session, error_page, render, require};
+use super::{Chrome, Notice, Session, error_page, render};
 use crate::AppState;
 use holdfast_model::org::Permission;
 
@@ -111,10 +111,7 @@ pub async fn answer(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require(&session, Permission::AnswerReferrals) {
-        return *refused;
-    }
-    let fields = match session.form(&state, &body, "/registrar") {
+    let fields = match session.form_as(Permission::AnswerReferrals, &state, &body, "/registrar") {
         Ok(fields) => fields,
         Err(response) => return *response,
     };

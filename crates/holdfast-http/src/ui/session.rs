@@ -24,7 +24,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use holdfast_model::org::Actor;
+use holdfast_model::org::{Actor, Permission};
 use holdfast_service::ServiceError;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
@@ -222,6 +222,19 @@ impl Session {
     /// sent a second time answers with the page at `back`, saying so.
     pub fn form(&self, state: &AppState, body: &[u8], back: &str) -> Result<Fields, Box<Response>> {
         self.checked(state, Fields::parse(body), back)
+    }
+
+    /// [`Session::form`] of a form only roles with `permission` may send: anyone else is
+    /// refused before the fields are read (the service checks again).
+    pub fn form_as(
+        &self,
+        permission: Permission,
+        state: &AppState,
+        body: &[u8],
+        back: &str,
+    ) -> Result<Fields, Box<Response>> {
+        super::require(self, permission)?;
+        self.form(state, body, back)
     }
 
     /// Checks the CSRF and one-time tokens of fields already read (a form with a file).
