@@ -164,7 +164,10 @@ impl Service {
             .iter()
             .map(|result| (*result, 0))
             .collect();
-        let mut shown: Vec<NamePreview> = Vec::new();
+        // The names shown, each in the place it was given (not ours and invalid names are
+        // known at once, the others once their state is read).
+        let mut shown: Vec<Option<NamePreview>> =
+            vec![None; classified.items.len().min(PREVIEW_NAMES)];
         let mut pending: Vec<(usize, DomainName)> = Vec::new();
         for (index, item) in classified.items.iter().enumerate() {
             let result = match item.result {
@@ -182,8 +185,8 @@ impl Service {
                     }
                 },
             };
-            if index < PREVIEW_NAMES {
-                shown.push(NamePreview {
+            if let Some(slot) = shown.get_mut(index) {
+                *slot = Some(NamePreview {
                     name: item.name.clone(),
                     result,
                     detail: item.detail.clone(),
@@ -226,8 +229,8 @@ impl Service {
                         }
                     }
                 };
-                if *index < PREVIEW_NAMES {
-                    shown.push(NamePreview {
+                if let Some(slot) = shown.get_mut(*index) {
+                    *slot = Some(NamePreview {
                         name: name.as_str().to_owned(),
                         result,
                         detail,
@@ -237,15 +240,6 @@ impl Service {
                 bump(&mut counts, result);
             }
         }
-        // Not-ours and invalid names were listed first: put every name back in the order given.
-        let order: std::collections::HashMap<&str, usize> = classified
-            .items
-            .iter()
-            .enumerate()
-            .take(PREVIEW_NAMES)
-            .map(|(index, item)| (item.name.as_str(), index))
-            .collect();
-        shown.sort_by_key(|row| order.get(row.name.as_str()).copied().unwrap_or(usize::MAX));
 
         let mut approvals = Vec::new();
         if kind == ActionKind::Delete {
@@ -314,7 +308,7 @@ impl Service {
             kind,
             total: classified.items.len(),
             counts,
-            names: shown,
+            names: shown.into_iter().flatten().collect(),
             approvals,
             problems,
         })
