@@ -199,7 +199,7 @@ fn form_page(
         escape(&form.reporter_email),
         described("reporter_email"),
         note("reporter_email"),
-        crate::ui::LIMIT_TEXT,
+        crate::ui::limit_text(),
         described("evidence"),
         note("evidence"),
     );

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::format::{countdown, maybe_time, size, standing, time, words};
 use super::preview::PreviewView;
 use super::session::{Fields, with_done};
-use super::upload::{FilePart, LIMIT_TEXT, UploadForm};
+use super::upload::{FilePart, UploadForm, limit_text};
 use super::{Chrome, Notice, Session, error_page, file_download, refused_status, render, require};
 use crate::AppState;
 use crate::registry_api::spawn_run;
@@ -384,7 +384,7 @@ struct CasePage {
     may_manage: bool,
     /// The evidence form sent and its error (at `report` or `evidence`).
     upload: FormState,
-    limit: &'static str,
+    limit: String,
 }
 
 /// The names shown in the case's names table.
@@ -706,7 +706,7 @@ async fn case_page_with(
         report_ids: view.reports.iter().map(|report| report.id).collect(),
         may_manage: !case.state.is_closed() && case.merged_into.is_none(),
         upload,
-        limit: LIMIT_TEXT,
+        limit: limit_text(),
     };
     render(status, &page)
 }

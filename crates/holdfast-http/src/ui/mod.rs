@@ -34,7 +34,7 @@ use holdfast_service::ServiceError;
 use crate::AppState;
 
 pub use session::{Fields, FormTokens, OptionalSession, SESSION_COOKIE, Session};
-pub use upload::{FilePart, LIMIT_TEXT, MAX_UPLOAD_FORM_BYTES, UploadForm};
+pub use upload::{FilePart, MAX_UPLOAD_FORM_BYTES, UploadForm, limit_text};
 
 /// The content security policy of every page: only Holdfast's own stylesheet and script, no
 /// inline code, no frames, forms only to Holdfast.

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use super::desk::FormState;
 use super::format::{countdown, time, words};
 use super::session::{Fields, with_done};
-use super::upload::{FilePart, LIMIT_TEXT, UploadForm};
+use super::upload::{FilePart, UploadForm, limit_text};
 use super::{Chrome, Notice, Session, error_page, file_download, render};
 use crate::AppState;
 
@@ -79,7 +79,7 @@ struct RequestPage {
     files: Vec<(i64, String, String, String)>,
     /// Whether the reader may attach files, and the size limit.
     attaches: bool,
-    limit: &'static str,
+    limit: String,
     waivers: Vec<(i64, u32, String)>,
     decision: String,
     /// Whether the reader takes the reviewers' steps, or answers as the requester.
@@ -309,7 +309,7 @@ async fn request_page(
             .collect(),
         attaches: role.may(Permission::ReviewWaivers)
             || (role.may(Permission::RequestWaivers) && record.org_id == session.actor.org_id),
-        limit: LIMIT_TEXT,
+        limit: limit_text(),
         waivers: view
             .issued
             .iter()

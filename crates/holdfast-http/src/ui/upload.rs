@@ -17,7 +17,9 @@ use super::session::Fields;
 pub const MAX_UPLOAD_FORM_BYTES: usize = 2 * MAX_EVIDENCE_BYTES + 1024 * 1024;
 
 /// The file limit as people read it.
-pub const LIMIT_TEXT: &str = "10 MiB";
+pub fn limit_text() -> String {
+    super::format::size(i64::try_from(MAX_EVIDENCE_BYTES).unwrap_or(i64::MAX))
+}
 
 /// A file as received: its name and type as the browser sent them (the service cleans both).
 pub struct FileField {
@@ -44,7 +46,10 @@ pub struct UploadForm {
 impl UploadForm {
     /// The error a too-large file earns, at the file field.
     pub fn too_large() -> String {
-        format!("files are at most {LIMIT_TEXT} ({MAX_EVIDENCE_BYTES} bytes); this one is larger")
+        format!(
+            "files are at most {} ({MAX_EVIDENCE_BYTES} bytes); this one is larger",
+            limit_text()
+        )
     }
 }
 
