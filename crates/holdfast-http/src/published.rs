@@ -89,7 +89,11 @@ pub async fn report_pdf(
 }
 
 /// A document answer: its bytes, type and `Content-Disposition`.
-fn file(bytes: impl IntoResponse, content_type: &'static str, disposition: &str) -> Response {
+pub(crate) fn file(
+    bytes: impl IntoResponse,
+    content_type: &'static str,
+    disposition: &str,
+) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use holdfast_model::stats::{PeriodKind, last_twelve_months};
 use holdfast_service::{Statistics, StatsRequest};
@@ -207,20 +207,14 @@ fn csv_field(text: &str) -> String {
 
 /// The CSV as a download.
 pub fn csv_response(stats: &Statistics) -> Response {
-    let mut response = stats_csv(stats).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    let name = format!(
-        "attachment; filename=\"holdfast-statistics-{}-{}.csv\"",
-        stats.from, stats.to
-    );
-    if let Ok(value) = HeaderValue::from_str(&name) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
+    crate::published::file(
+        stats_csv(stats),
+        "text/csv; charset=utf-8",
+        &format!(
+            "attachment; filename=\"holdfast-statistics-{}-{}.csv\"",
+            stats.from, stats.to
+        ),
+    )
 }
 
 async fn figures(
