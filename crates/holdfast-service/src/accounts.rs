@@ -456,13 +456,13 @@ impl Service {
             ));
         }
         let mut tx = self.store.write().await?;
-        let user = tx
+        let mut user = tx
             .user(user_id)
             .await?
             .ok_or(ServiceError::NotFound { what: "user" })?;
         if user.disabled_at.is_some() != disabled {
-            tx.set_user_disabled(user_id, disabled.then_some(now))
-                .await?;
+            user.disabled_at = disabled.then_some(now);
+            tx.set_user_disabled(user_id, user.disabled_at).await?;
             let change = Change {
                 org_id: Some(user.org_id),
                 action: if disabled {
@@ -476,10 +476,6 @@ impl Service {
             };
             record(&mut tx, Some(actor), now, change).await?;
         }
-        let user = tx
-            .user(user_id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "user" })?;
         tx.commit().await?;
         // No request is let in on a cached check of the disabled user's tokens.
         self.caches.tokens.invalidate();

@@ -329,9 +329,9 @@ impl Tx {
         Ok(())
     }
 
-    /// Disables a user from `at` (`None` enables them again). Returns whether the user exists.
-    pub async fn set_user_disabled(&mut self, id: i64, at: Option<Timestamp>) -> Result<bool> {
-        let changed = on!(self, |conn| sqlx::query(
+    /// Disables a user from `at` (`None` enables them again).
+    pub async fn set_user_disabled(&mut self, id: i64, at: Option<Timestamp>) -> Result<()> {
+        on!(self, |conn| sqlx::query(
             "UPDATE users SET disabled_at = $2 WHERE id = $1"
         )
         .bind(id)
@@ -339,7 +339,7 @@ impl Tx {
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))?;
-        Ok(changed == 1)
+        Ok(())
     }
 
     /// Creates a TLD run by a registry organisation and returns its id.
