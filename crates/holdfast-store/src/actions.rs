@@ -582,7 +582,7 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes back a batch of an action's names, as [`Tx::next_batch`] gave it, with their
+    /// Writes back a batch of an action's names, as [`Tx::next_batches`] gave it, with their
     /// results.
     pub async fn write_batch(&mut self, action_id: i64, items: &[ActionItem]) -> Result<()> {
         let Some(first) = items.first() else {
@@ -761,32 +761,10 @@ impl Tx {
         Ok(items)
     }
 
-    /// The first batch of an action's names with some still to apply (or, `undoing`, still to
-    /// undo: applied, without an undo result), whole; the caller gives those names their results
-    /// and writes the batch back with [`Tx::write_batch`].
-    pub async fn next_batch(
-        &mut self,
-        action_id: i64,
-        undoing: bool,
-    ) -> Result<Option<Vec<ActionItem>>> {
-        let sql = if undoing {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
-             AND undo_pending > 0 ORDER BY first_seq LIMIT 1"
-        } else {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
-             AND pending > 0 ORDER BY first_seq LIMIT 1"
-        };
-        let row: Option<(i64, String)> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(action_id)
-            .fetch_optional(conn)
-            .await)?;
-        row.map(|(first_seq, json)| decode(first_seq, &json))
-            .transpose()
-    }
-
     /// The first `limit` batches of an action's names with some still to apply (or, `undoing`,
-    /// still to undo), in order, each whole as [`Tx::next_batch`] gives one; each is written
-    /// back with [`Tx::write_batch`]. Empty when nothing is left.
+    /// still to undo: applied, without an undo result), in order, each whole; the caller gives
+    /// those names their results and writes each back with [`Tx::write_batch`]. Empty when
+    /// nothing is left.
     pub async fn next_batches(
         &mut self,
         action_id: i64,

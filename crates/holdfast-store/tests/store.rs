@@ -530,7 +530,7 @@ async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
         assert_eq!(first[3].undo, Some(false));
         assert_eq!(first[3].undo_detail.as_deref(), Some("changed since"));
         assert_eq!(tx.names_to_undo(7).await.unwrap(), 3334 - 1667 - 1);
-        let next = tx.next_batch(7, true).await.unwrap().unwrap();
+        let next = tx.next_batches(7, true, 1).await.unwrap().remove(0);
         assert_eq!(next.first().map(|item| item.seq), Some(0));
         assert_eq!(next.len(), 10_000);
         drop(tx);
