@@ -12,8 +12,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use common::FakeClock;
 use holdfast_http::{AppState, router};
 use holdfast_model::org::{Actor, Role};
@@ -21,7 +20,6 @@ use holdfast_service::{NewUserRequest, Service};
 use holdfast_store::Backend;
 use holdfast_store::testing::TestStore;
 use jiff::Timestamp;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough password";
 
@@ -92,25 +90,10 @@ impl World {
         cookie: &str,
         form: Option<String>,
     ) -> Answer {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1");
-        if !cookie.is_empty() {
-            request = request.header("cookie", cookie);
-        }
-        let request = match form {
-            Some(form) => request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(form)),
-            None => request.body(Body::empty()),
-        };
-        let response = self.router.clone().oneshot(request.unwrap()).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let cookie = (!cookie.is_empty()).then_some(cookie);
+        let body = form.as_deref().map(common::urlencoded);
+        let (status, headers, bytes) =
+            common::browse(&self.router, method, path, "127.0.0.1", cookie, body).await;
         (
             status,
             headers,

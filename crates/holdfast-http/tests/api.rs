@@ -1170,26 +1170,9 @@ async fn page(
     form: Option<&str>,
     host: &str,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    use tower::ServiceExt;
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", host);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let request = match form {
-        Some(form) => request
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(form.to_owned())),
-        None => request.body(Body::empty()),
-    };
-    let response = app.router.clone().oneshot(request.unwrap()).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
+    let body = form.map(common::urlencoded);
+    let (status, headers, bytes) =
+        common::browse(&app.router, method, path, host, cookie, body).await;
     (
         status,
         headers,

@@ -112,24 +112,22 @@ pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> 
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// A page request signed in with `token` as the session (if any): GET without a body, POST
-/// with `(content type, body)`; the status, headers and bytes.
-pub async fn page_raw(
+/// A request to the pages as a browser sends it: `host`, a `Cookie` header (if any) and a
+/// body with its content type (if any); the status, headers and bytes.
+pub async fn browse(
     router: &Router,
+    method: Method,
     path: &str,
-    token: Option<&str>,
+    host: &str,
+    cookie: Option<&str>,
     body: Option<(String, Vec<u8>)>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut request = Request::builder()
-        .method(if body.is_some() {
-            Method::POST
-        } else {
-            Method::GET
-        })
+        .method(method)
         .uri(path)
-        .header("host", "127.0.0.1");
-    if let Some(token) = token {
-        request = request.header("cookie", format!("holdfast_session=0.{token}"));
+        .header("host", host);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
     }
     let request = match body {
         Some((content_type, body)) => request
@@ -146,6 +144,31 @@ pub async fn page_raw(
     (status, headers, bytes.to_vec())
 }
 
+/// An URL-encoded form body for [`browse`].
+pub fn urlencoded(form: &str) -> (String, Vec<u8>) {
+    (
+        "application/x-www-form-urlencoded".to_owned(),
+        form.as_bytes().to_vec(),
+    )
+}
+
+/// A page request signed in with `token` as the session (if any): GET without a body, POST
+/// with `(content type, body)`; the status, headers and bytes.
+pub async fn page_raw(
+    router: &Router,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(String, Vec<u8>)>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let method = if body.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let cookie = token.map(|token| format!("holdfast_session=0.{token}"));
+    browse(router, method, path, "127.0.0.1", cookie.as_deref(), body).await
+}
+
 /// A page signed in as `token`, with an URL-encoded form body if any: the status, the
 /// `Location` header and the HTML.
 pub async fn form_page(
@@ -154,13 +177,7 @@ pub async fn form_page(
     token: &str,
     form: Option<&str>,
 ) -> (StatusCode, String, String) {
-    let body = form.map(|form| {
-        (
-            "application/x-www-form-urlencoded".to_owned(),
-            form.as_bytes().to_vec(),
-        )
-    });
-    let (status, headers, bytes) = page_raw(router, path, Some(token), body).await;
+    let (status, headers, bytes) = page_raw(router, path, Some(token), form.map(urlencoded)).await;
     let location = headers
         .get("location")
         .map(|value| value.to_str().unwrap().to_owned())
