@@ -1003,24 +1003,9 @@ impl Service {
         mut request: ActionRequest,
         now: Timestamp,
     ) -> Result<crate::ActionPreview> {
-        {
-            let mut tx = self.store.read().await?;
-            let case = staff_case(&mut tx, actor, case_id).await?;
-            case.state
-                .after(CaseStep::DecideAction)
-                .map_err(|refused| ServiceError::Conflict {
-                    what: refused.to_string(),
-                })?;
-            if request.names.is_empty() {
-                request.names = tx
-                    .case_names(case_id, 2_000_000)
-                    .await?
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .collect();
-            }
-        }
-        request.case_ref = Some(format!("case:{case_id}"));
+        let mut tx = self.store.read().await?;
+        case_for_action(&mut tx, actor, case_id, &mut request).await?;
+        drop(tx);
         self.preview_action(actor, &request, now).await
     }
 
@@ -1036,20 +1021,7 @@ impl Service {
     ) -> Result<Action> {
         let (case, desk) = {
             let mut tx = self.store.read().await?;
-            let case = staff_case(&mut tx, actor, case_id).await?;
-            case.state
-                .after(CaseStep::DecideAction)
-                .map_err(|refused| ServiceError::Conflict {
-                    what: refused.to_string(),
-                })?;
-            if request.names.is_empty() {
-                request.names = tx
-                    .case_names(case_id, 2_000_000)
-                    .await?
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .collect();
-            }
+            let case = case_for_action(&mut tx, actor, case_id, &mut request).await?;
             let desk = desk_of(&mut tx, case.org_id).await?;
             (case, desk)
         };
@@ -1057,7 +1029,6 @@ impl Service {
             let times = Clock::Referral.schedule(&desk.calendar, now, &desk.targets);
             request.deadline = Some(times.due);
         }
-        request.case_ref = Some(format!("case:{case_id}"));
         let action = self.decide_action(actor, request, now).await?;
         let mut tx = self.store.write().await?;
         let mut case = tx
@@ -1198,6 +1169,33 @@ async fn visible_report(tx: &mut Tx, actor: &Actor, id: i64) -> Result<Report> {
     } else {
         Err(ServiceError::NotFound { what: "report" })
     }
+}
+
+/// The case an action is decided from, checked as deciding needs (staff of its registry, a
+/// state that allows it), and `request` made the case's: its reference, and every name of the
+/// case when it names none.
+async fn case_for_action(
+    tx: &mut Tx,
+    actor: &Actor,
+    case_id: i64,
+    request: &mut ActionRequest,
+) -> Result<Case> {
+    let case = staff_case(tx, actor, case_id).await?;
+    case.state
+        .after(CaseStep::DecideAction)
+        .map_err(|refused| ServiceError::Conflict {
+            what: refused.to_string(),
+        })?;
+    if request.names.is_empty() {
+        request.names = tx
+            .case_names(case_id, 2_000_000)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+    }
+    request.case_ref = Some(format!("case:{case_id}"));
+    Ok(case)
 }
 
 #[cfg(test)]
