@@ -273,6 +273,37 @@ async fn meta_values_are_set_and_replaced() {
     }
 }
 
+/// On SQLite the writer's commits never copy the log into the database file (that took most of
+/// a second at the end of a large import); the checkpointer does it beside them, so what is
+/// committed reaches the database file itself and the log does not grow without end.
+#[tokio::test]
+async fn sqlite_commits_reach_the_database_file_through_the_checkpointer() {
+    let db = TestStore::new(Backend::Sqlite).await;
+    let path = db.url.trim_start_matches("sqlite:").to_owned();
+    let size = || std::fs::metadata(&path).map_or(0, |meta| meta.len());
+    let before = size();
+    let value = "x".repeat(100_000);
+    for key in 0..20 {
+        let mut tx = db.store.write().await.unwrap();
+        tx.set_meta(&format!("bulk{key}"), &value).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while size() < before + 2_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "2 MB committed, but the database file grew from {before} to {} bytes only",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut tx = db.store.read().await.unwrap();
+    assert_eq!(
+        tx.meta("bulk19").await.unwrap().as_deref(),
+        Some(value.as_str())
+    );
+}
+
 fn dn(text: &str) -> holdfast_model::DomainName {
     holdfast_model::DomainName::parse(text).unwrap()
 }
