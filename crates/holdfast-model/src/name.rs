@@ -322,6 +322,11 @@ impl DomainName {
         &self.ascii
     }
 
+    /// The canonical A-label form, without the trailing dot, taken out without a copy.
+    pub fn into_string(self) -> String {
+        self.ascii.into_string()
+    }
+
     /// The U-label form for display (the same as [`DomainName::as_str`] when no label is an
     /// A-label). Use the A-label form for storage, comparison and DNS.
     pub fn unicode(&self) -> &str {

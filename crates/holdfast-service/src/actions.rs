@@ -67,29 +67,23 @@ pub(crate) fn tlds_of(actor: &Actor, tlds: Vec<TldSettings>) -> HashMap<String, 
         .collect()
 }
 
-/// One given name, checked: its registrable name in a TLD the actor may act in (to apply), a
-/// name of another TLD (not ours, why), or invalid (the item as stored).
-enum Checked {
-    Name(DomainName, ItemResult, Option<String>),
-    Invalid(NewItem),
-}
-
 /// Lists at least this long are checked on every core.
 const PARALLEL_NAMES: usize = 50_000;
 
-fn check_some(names: &[String], tlds: &HashMap<String, TldSettings>) -> Vec<Checked> {
+/// Each given name, checked: its registrable name in a TLD the actor may act in (pending),
+/// a name of another TLD (not ours, why), or invalid (the input, cut short, and why).
+fn check_some(names: &[String], tlds: &HashMap<String, TldSettings>) -> Vec<NewItem> {
     names
         .iter()
         .map(|given| {
             let parsed = match DomainName::parse(given) {
                 Ok(parsed) => parsed,
                 Err(error) => {
-                    let shown: String = given.chars().take(300).collect();
-                    return Checked::Invalid(NewItem {
-                        name: shown,
+                    return NewItem {
+                        name: given.chars().take(300).collect(),
                         result: ItemResult::Invalid,
                         detail: Some(error.to_string()),
-                    });
+                    };
                 }
             };
             let tld = tlds.get(parsed.tld());
@@ -100,25 +94,34 @@ fn check_some(names: &[String], tlds: &HashMap<String, TldSettings>) -> Vec<Chec
                 None => Err(parsed),
             };
             match registrable {
-                Ok(registrable) => Checked::Name(registrable, ItemResult::Pending, None),
+                Ok(registrable) => NewItem {
+                    name: registrable.into_string(),
+                    result: ItemResult::Pending,
+                    detail: None,
+                },
                 Err(parsed) => {
                     let detail = if tld.is_some() {
                         "is a TLD itself, not a name in it".to_owned()
                     } else {
                         format!("the TLD .{} is not one you run", parsed.tld())
                     };
-                    Checked::Name(parsed, ItemResult::NotOurs, Some(detail))
+                    NewItem {
+                        name: parsed.into_string(),
+                        result: ItemResult::NotOurs,
+                        detail: Some(detail),
+                    }
                 }
             }
         })
         .collect()
 }
 
+/// The given names checked, in order, each valid name once (its first place in the list).
 pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
     // Checking a name (IDNA) is most of the work and independent per name: a long list is cut
     // into one piece per core, checked in parallel and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let checked: Vec<Checked> = if names.len() < PARALLEL_NAMES || threads < 2 {
+    let mut items: Vec<NewItem> = if names.len() < PARALLEL_NAMES || threads < 2 {
         check_some(names, tlds)
     } else {
         let size = names.len().div_ceil(threads);
@@ -127,42 +130,30 @@ pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) ->
                 .chunks(size)
                 .map(|chunk| (chunk, scope.spawn(move || check_some(chunk, tlds))))
                 .collect();
+            let mut items = Vec::with_capacity(names.len());
             // A piece whose thread failed is checked again here: no name goes missing.
-            workers
-                .into_iter()
-                .flat_map(|(chunk, worker)| {
-                    worker.join().unwrap_or_else(|_| check_some(chunk, tlds))
-                })
-                .collect()
+            for (chunk, worker) in workers {
+                items.extend(worker.join().unwrap_or_else(|_| check_some(chunk, tlds)));
+            }
+            items
         })
     };
-    // foldhash (seeded at random, so a list cannot be made to collide) hashes a short name
-    // several times faster than the standard SipHash, twice per name of a million-name list.
-    let mut seen: HashSet<DomainName, foldhash::fast::RandomState> =
-        HashSet::with_capacity_and_hasher(names.len(), foldhash::fast::RandomState::default());
-    let mut items = Vec::with_capacity(names.len());
-    let mut pending = 0;
-    for checked in checked {
-        let (name, result, detail) = match checked {
-            Checked::Name(name, result, detail) => (name, result, detail),
-            Checked::Invalid(item) => {
-                items.push(item);
-                continue;
-            }
-        };
-        if seen.contains(&name) {
-            continue;
-        }
-        if result == ItemResult::Pending {
-            pending += 1;
-        }
-        items.push(NewItem {
-            name: name.as_str().to_owned(),
-            result,
-            detail,
-        });
-        seen.insert(name);
-    }
+    // Repeats are found with a set of the names where they lie (foldhash, seeded at random so
+    // that a list cannot be made to collide, hashes a short name several times faster than the
+    // standard SipHash), then dropped in place: no name is copied. Invalid inputs are all kept.
+    let mut seen: HashSet<&str, foldhash::fast::RandomState> =
+        HashSet::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
+    let first: Vec<bool> = items
+        .iter()
+        .map(|item| item.result == ItemResult::Invalid || seen.insert(&item.name))
+        .collect();
+    drop(seen);
+    let mut first = first.into_iter();
+    items.retain(|_| first.next().unwrap_or(true));
+    let pending = items
+        .iter()
+        .filter(|item| item.result == ItemResult::Pending)
+        .count();
     Classified { items, pending }
 }
 
