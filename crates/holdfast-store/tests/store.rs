@@ -470,6 +470,32 @@ async fn delegations_round_trip_with_name_servers_ds_and_glue() {
     }
 }
 
+/// Runs `statements` on the closed store's database, each as it is, outside the store.
+async fn run_raw(db: &TestStore, statements: &[String]) {
+    match db.store.backend() {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+    }
+}
+
 /// Migration 0004 moved an action's names from a row each into batches: an action stored the
 /// old way reads back with the same counts, results, details, effects and undo results, and an
 /// undo left half-done still finds the names it has to reach.
@@ -510,28 +536,7 @@ async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
              CASE WHEN i = 3 THEN 'changed since' END FROM n"
                 .to_owned(),
         ];
-        match db.store.backend() {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-                for sql in &statements {
-                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                        .execute(&mut conn)
-                        .await
-                        .unwrap();
-                }
-                conn.close().await.unwrap();
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-                for sql in &statements {
-                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                        .execute(&mut conn)
-                        .await
-                        .unwrap();
-                }
-                conn.close().await.unwrap();
-            }
-        }
+        run_raw(&db, &statements).await;
 
         let store = Store::open(&db.url).await.unwrap();
         let mut tx = store.read().await.unwrap();
@@ -565,6 +570,182 @@ async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
         assert_eq!(next.first().map(|item| item.seq), Some(0));
         assert_eq!(next.len(), 10_000);
         drop(tx);
+        store.close().await;
+    }
+}
+
+/// Blocks one or more names until `until` (or, with `None`, lifts their blocks) as an action
+/// would, through `write_states`.
+async fn set_blocked(
+    tx: &mut Tx,
+    tld: i64,
+    names: &[&str],
+    was: Option<i64>,
+    until: Option<i64>,
+    why: &str,
+) {
+    let state = |end: Option<i64>| holdfast_model::NameState {
+        registration: None,
+        blocked_until: end.map(at),
+    };
+    let (before, after) = (state(was), state(until));
+    let names: Vec<_> = names.iter().map(|name| dn(name)).collect();
+    let changes: Vec<holdfast_store::StateChange<'_>> = names
+        .iter()
+        .map(|name| holdfast_store::StateChange {
+            name,
+            tld_id: tld,
+            before: &before,
+            after: &after,
+        })
+        .collect();
+    let origin = holdfast_store::BlockOrigin {
+        action_id: None,
+        reason: why,
+        requested_by: "desk@registry.example",
+    };
+    tx.write_states(&changes, origin, at(10)).await.unwrap();
+}
+
+/// A block is stored once per decision with a row per name: it guards its names until its end
+/// date, a name whose block ended can be blocked again before the ended block is lifted, lifting
+/// takes off only the names still under the ended block, and an undo takes off one name.
+#[tokio::test]
+async fn blocks_guard_until_their_end_lift_by_order_and_can_be_renewed() {
+    for db in TestStore::each().await {
+        let backend = db.backend();
+        let mut tx = db.store.write().await.unwrap();
+        let tld = registry_tld(&mut tx).await;
+        set_blocked(
+            &mut tx,
+            tld,
+            &["dga1.demo", "dga2.demo"],
+            None,
+            Some(100),
+            "DGA",
+        )
+        .await;
+        let blocked = tx
+            .name_states(&[dn("dga1.demo"), dn("dga3.demo")], at(50))
+            .await
+            .unwrap();
+        assert_eq!(blocked.len(), 1, "{backend:?}");
+        assert_eq!(blocked[&dn("dga1.demo")].blocked_until, Some(at(100)));
+        let list = tx.blocks_in_force(None, at(50), at(200), 10).await.unwrap();
+        assert_eq!((list.total, list.lifting_soon), (2, 2), "{backend:?}");
+        assert_eq!(list.first[0].name, "dga1.demo");
+        assert_eq!(list.first[1].reason, "DGA");
+        assert_eq!(list.first[1].ends_at, at(100));
+
+        // The end date passes: nothing guards the names any more, lifted or not.
+        assert!(
+            tx.active_block(&dn("dga1.demo"), at(101))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            tx.name_states(&[dn("dga2.demo")], at(101))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // dga1 is blocked again before the lift: its row now belongs to the new block.
+        set_blocked(&mut tx, tld, &["dga1.demo"], None, Some(300), "renewed").await;
+        let renewed = tx
+            .active_block(&dn("dga1.demo"), at(101))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (renewed.reason.as_str(), renewed.ends_at),
+            ("renewed", at(300))
+        );
+
+        let lifted = tx.lift_expired_blocks(at(101)).await.unwrap();
+        assert_eq!(lifted, vec!["dga2.demo".to_owned()], "{backend:?}");
+        assert!(tx.lift_expired_blocks(at(102)).await.unwrap().is_empty());
+        let list = tx
+            .blocks_in_force(None, at(101), at(200), 10)
+            .await
+            .unwrap();
+        assert_eq!((list.total, list.lifting_soon), (1, 0), "{backend:?}");
+        assert_eq!(list.first[0].name, "dga1.demo");
+
+        // An undo lifts the one name.
+        set_blocked(&mut tx, tld, &["dga1.demo"], Some(300), None, "").await;
+        assert!(
+            tx.active_block(&dn("dga1.demo"), at(101))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            tx.blocks_in_force(None, at(101), at(200), 10)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Migration 0009 split blocks into orders and names: blocks stored a row each the old way read
+/// back with their reason, requester and end; lifted ones stay lifted; new blocks get new ids.
+#[tokio::test]
+async fn blocks_stored_a_row_each_read_back_the_same_after_migration_0009() {
+    for db in TestStore::each().await {
+        let backend = db.backend();
+        let mut tx = db.store.write().await.unwrap();
+        let tld = registry_tld(&mut tx).await;
+        tx.commit().await.unwrap();
+        db.store.close().await;
+        let (id, without_rowid) = match backend {
+            Backend::Sqlite => ("INTEGER PRIMARY KEY", ""),
+            Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", ""),
+        };
+        let statements = [
+            "DROP TABLE blocked_names".to_owned(),
+            "DROP TABLE block_orders".to_owned(),
+            "DELETE FROM _sqlx_migrations WHERE version = 9".to_owned(),
+            format!(
+                "CREATE TABLE blocks (id {id}, name TEXT NOT NULL, tld_id BIGINT NOT NULL, \
+                 reason TEXT NOT NULL, requested_by TEXT NOT NULL, starts_at BIGINT NOT NULL, \
+                 ends_at BIGINT NOT NULL, lifted_at BIGINT, action_id BIGINT){without_rowid}"
+            ),
+            format!(
+                "INSERT INTO blocks (id, name, tld_id, reason, requested_by, starts_at, ends_at, \
+                 lifted_at) VALUES \
+                 (2, 'old.demo', {tld}, 'spam', 'a@b.example', 0, {end}, {lifted}), \
+                 (1, 'kept.demo', {tld}, 'DGA \"x\"', 'le@police.example', 0, {end}, NULL)",
+                end = 1_790_000_100_000_000_i64,
+                lifted = 1_790_000_050_000_000_i64,
+            ),
+        ];
+        run_raw(&db, &statements).await;
+
+        let store = Store::open(&db.url).await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        assert!(
+            tx.active_block(&dn("old.demo"), at(50))
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend:?}"
+        );
+        let kept = tx
+            .active_block(&dn("kept.demo"), at(50))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.reason, "DGA \"x\"");
+        assert_eq!(kept.requested_by, "le@police.example");
+        assert_eq!(kept.ends_at, at(100));
+        set_blocked(&mut tx, tld, &["new.demo"], None, Some(200), "new").await;
+        let list = tx.blocks_in_force(None, at(50), at(150), 10).await.unwrap();
+        assert_eq!((list.total, list.lifting_soon), (2, 1), "{backend:?}");
+        tx.commit().await.unwrap();
         store.close().await;
     }
 }
