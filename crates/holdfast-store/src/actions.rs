@@ -1099,20 +1099,7 @@ impl Tx {
         untils.sort_unstable();
         untils.dedup();
         for until in untils {
-            let (order,): (i64,) = on!(self, |conn| {
-                sqlx::query_as(
-                "INSERT INTO block_orders (reason, requested_by, starts_at, ends_at, action_id) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id"
-            )
-            .bind(origin.reason)
-            .bind(origin.requested_by)
-            .bind(at)
-            .bind(micros(until))
-            .bind(origin.action_id)
-            .fetch_one(conn)
-            .await
-            })
-            .map_err(insert_error("block"))?;
+            let order = self.insert_block_order(origin, at, micros(until)).await?;
             let rows: Vec<(&str, i64)> = blocked
                 .iter()
                 .filter(|(_, ends)| *ends == until)
@@ -1238,6 +1225,28 @@ impl Tx {
             lifting_soon,
             first,
         })
+    }
+
+    /// Records what a block decision says (its names follow in `blocked_names`); returns its id.
+    async fn insert_block_order(
+        &mut self,
+        origin: BlockOrigin<'_>,
+        starts_at: i64,
+        ends_at: i64,
+    ) -> Result<i64> {
+        let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
+            "INSERT INTO block_orders (reason, requested_by, starts_at, ends_at, action_id) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id"
+        )
+        .bind(origin.reason)
+        .bind(origin.requested_by)
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(origin.action_id)
+        .fetch_one(conn)
+        .await)
+        .map_err(insert_error("block"))?;
+        Ok(id)
     }
 
     /// The block on `name` in force at `now`, if any.
