@@ -541,7 +541,10 @@ impl Service {
             }
             let started = Instant::now();
             let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
-            let mut items: Vec<ActionItem> = batches.into_iter().flatten().collect();
+            let mut items: Vec<ActionItem> = Vec::with_capacity(sizes.iter().sum());
+            for batch in batches {
+                items.extend(batch);
+            }
             if undoing {
                 undo_chunk(&mut tx, &action, &mut items, now).await?;
             } else {
@@ -714,7 +717,7 @@ async fn apply_chunk(
             Outcome::Applied { after, effect } => {
                 planned.push((name, *tld_id, before, after));
                 item.result = ItemResult::Applied;
-                item.effect = Some(effect);
+                item.effect = Some(Box::new(effect));
             }
             Outcome::Already => item.result = ItemResult::Already,
             Outcome::Refused(why) => {

@@ -169,7 +169,9 @@ pub struct ActionItem {
     pub name: String,
     pub result: ItemResult,
     pub detail: Option<String>,
-    pub effect: Option<Effect>,
+    /// Boxed: most names of a large action carry one, and an unboxed `Effect` made each item
+    /// four times larger to move.
+    pub effect: Option<Box<Effect>>,
     pub undo: UndoResult,
     pub undo_detail: Option<String>,
 }
@@ -250,7 +252,7 @@ type Stored = (
     String,
     String,
     Option<String>,
-    Option<Effect>,
+    Option<Box<Effect>>,
     Option<String>,
     Option<String>,
 );
@@ -603,7 +605,7 @@ impl Tx {
                     item.name.as_str(),
                     item.result.as_str(),
                     item.detail.as_deref(),
-                    item.effect.as_ref(),
+                    item.effect.as_deref(),
                     undo_text(item.undo),
                     item.undo_detail.as_deref(),
                 )
