@@ -127,6 +127,12 @@ pub struct NameState {
 }
 
 impl NameState {
+    /// A name neither registered nor blocked (the default), as a constant to borrow.
+    pub const UNREGISTERED: NameState = NameState {
+        registration: None,
+        blocked_until: None,
+    };
+
     /// What the TLD's zone publishes for the name: its name servers and DS records, or `None`
     /// when it is not registered, is on hold, or has no name servers.
     pub fn delegation(&self) -> Option<(&[DomainName], &[DsRecord])> {

@@ -712,8 +712,8 @@ async fn apply_chunk(
             item.detail = Some(format!("the TLD .{} is no longer served", name.tld()));
             continue;
         };
-        let before = states.get(name).cloned().unwrap_or_default();
-        match holdfast_model::action::plan(action.kind, params, &before) {
+        let before = states.get(name).unwrap_or(&NameState::UNREGISTERED);
+        match holdfast_model::action::plan(action.kind, params, before) {
             Outcome::Applied { after, effect } => {
                 planned.push((name, *tld_id, before, after));
                 item.result = ItemResult::Applied;
@@ -750,10 +750,10 @@ async fn undo_chunk(
         .collect();
     let mut planned = Vec::with_capacity(names.len());
     for (item, name) in todo.iter_mut().zip(&names) {
-        let now_state = states.get(name).cloned().unwrap_or_default();
+        let now_state = states.get(name).unwrap_or(&NameState::UNREGISTERED);
         let restored = match (&item.effect, tlds.get(name.tld())) {
             (Some(effect), Some(&tld_id)) => {
-                holdfast_model::action::undo(effect, &now_state).map(|restored| (tld_id, restored))
+                holdfast_model::action::undo(effect, now_state).map(|restored| (tld_id, restored))
             }
             (None, _) => Err("the action recorded no change for this name".to_owned()),
             (_, None) => Err(format!("the TLD .{} is no longer served", name.tld())),
@@ -772,8 +772,8 @@ async fn undo_chunk(
     write_planned(tx, action, &planned, now).await
 }
 
-/// A name's state before and after, in its TLD, as a chunk plans it.
-type Planned<'a> = (&'a DomainName, i64, NameState, NameState);
+/// A name's state before (as read) and after, in its TLD, as a chunk plans it.
+type Planned<'a> = (&'a DomainName, i64, &'a NameState, NameState);
 
 /// Writes the states a chunk planned; blocks it makes are recorded as the action's.
 async fn write_planned(
