@@ -734,6 +734,70 @@ async fn blocks_guard_registration_until_they_lift_and_create_goes_to_the_sinkho
     }
 }
 
+#[tokio::test]
+async fn a_block_passes_over_blocked_and_registered_names_and_renews_an_ended_one() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let desk = Desk::new(backend).await;
+        let now = desk.clock.now();
+        let days = |n: i64| now + SignedDuration::from_hours(24 * n);
+        let first = desk
+            .act(json!({ "kind": "block", "names": ["dga1.test"], "reason": "first", "until": days(10) }))
+            .await;
+        assert_eq!(count(&first, "applied"), 1, "{backend:?} {first}");
+
+        // New names are blocked; one blocked already keeps its block; a registered one is
+        // refused — in one list.
+        let second = desk
+            .act(json!({ "kind": "block", "names": ["dga1.test", "dga5.test", "name7.test", "dga6.test"], "reason": "second", "until": days(20) }))
+            .await;
+        assert_eq!(
+            (
+                count(&second, "applied"),
+                count(&second, "already"),
+                count(&second, "refused")
+            ),
+            (2, 1, 1),
+            "{backend:?} {second}"
+        );
+        let dga1 = desk.check("dga1.test").await;
+        assert_eq!(
+            (dga1["reason"].as_str(), &dga1["until"]),
+            (Some("first"), &json!(days(10)))
+        );
+        let dga5 = desk.check("dga5.test").await;
+        assert_eq!(
+            (dga5["reason"].as_str(), &dga5["until"]),
+            (Some("second"), &json!(days(20)))
+        );
+
+        // The first block ends (and is not lifted yet): blocking the name again replaces it.
+        *desk.clock.0.lock().unwrap() = days(11);
+        assert_eq!(desk.check("dga1.test").await["status"], "available");
+        let third = desk
+            .act(json!({ "kind": "block", "names": ["dga1.test", "dga7.test"], "reason": "third", "until": days(30) }))
+            .await;
+        assert_eq!(count(&third, "applied"), 2, "{backend:?} {third}");
+        let dga1 = desk.check("dga1.test").await;
+        assert_eq!(
+            (dga1["reason"].as_str(), &dga1["until"]),
+            (Some("third"), &json!(days(30)))
+        );
+
+        // Undo takes off only what each action blocked.
+        desk.undo(second["id"].as_i64().unwrap()).await;
+        assert_eq!(desk.check("dga5.test").await["status"], "available");
+        assert_eq!(desk.check("dga1.test").await["status"], "blocked");
+        desk.undo(third["id"].as_i64().unwrap()).await;
+        for name in ["dga1.test", "dga7.test"] {
+            assert_eq!(
+                desk.check(name).await["status"],
+                "available",
+                "{backend:?} {name}"
+            );
+        }
+    }
+}
+
 /// The audit log's length, as the analyst sees it.
 async fn audit_len(desk: &Desk) -> usize {
     let (status, entries) = desk

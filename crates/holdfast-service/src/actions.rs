@@ -8,8 +8,8 @@ use std::time::Instant;
 use holdfast_model::org::{Actor, Permission, Role};
 use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, NameState, Outcome};
 use holdfast_store::{
-    Action, ActionItem, ActionState, BlockOrigin, ItemResult, NewAction, NewItem, StateChange,
-    TldSettings, Tx,
+    Action, ActionItem, ActionState, BATCH, BlockOrigin, ItemResult, NewAction, NewItem,
+    StateChange, TldSettings, Tx,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -336,6 +336,9 @@ impl Service {
         record(&mut tx, Some(actor), now, change).await?;
         let action = visible_action(&mut tx, actor, id).await?;
         tx.commit().await?;
+        if state == ActionState::Applying {
+            self.decided.put(id, classified.items);
+        }
         Ok(action)
     }
 
@@ -514,6 +517,7 @@ impl Service {
     /// Applies or undoes action `id` until every name has its result; the caller holds its claim.
     async fn run_claimed(&self, id: i64, clock: &dyn Clock) -> Result<()> {
         let mut last_commit = Instant::now();
+        let mut decided = self.decided.take(id);
         loop {
             let now = clock.now();
             let mut tx = self.store.write().await?;
@@ -527,9 +531,13 @@ impl Service {
                 ActionState::Undoing => true,
                 ActionState::Proposed | ActionState::Applied | ActionState::Undone => return Ok(()),
             };
-            let batches = tx
-                .next_batches(id, undoing, BATCHES_PER_TRANSACTION)
-                .await?;
+            let batches = match decided.as_mut() {
+                Some(decided) if !undoing => decided.next_batches(&mut tx, id).await?,
+                _ => {
+                    tx.next_batches(id, undoing, BATCHES_PER_TRANSACTION)
+                        .await?
+                }
+            };
             if batches.is_empty() {
                 finish(&mut tx, &action, undoing, now).await?;
                 let sample = tx.last_changed_name(id, undoing).await?;
@@ -797,6 +805,88 @@ async fn write_planned(
         requested_by: &action.requested_by,
     };
     Ok(tx.write_states(&changes, origin, now).await?)
+}
+
+/// The names of the action last decided in this process, as decided: its runner takes them
+/// instead of reading back and decoding the batches the decision has just stored. Which batches
+/// are still to apply is read from the store all the same (a batch with names still pending is
+/// exactly as stored, since a batch's results are written all at once), so a second runner —
+/// another process resuming the action — changes nothing. One decision at a time: memory holds
+/// at most the names of the last one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Handoff(Arc<std::sync::Mutex<Option<Decided>>>);
+
+/// A decided action's names, taken batch by batch in order.
+#[derive(Debug)]
+pub(crate) struct Decided {
+    id: i64,
+    /// The seq of the next name `items` gives.
+    next_seq: i64,
+    items: std::vec::IntoIter<NewItem>,
+}
+
+impl Handoff {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Decided>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, id: i64, items: Vec<NewItem>) {
+        *self.slot() = Some(Decided {
+            id,
+            next_seq: 0,
+            items: items.into_iter(),
+        });
+    }
+
+    /// The names of action `id`, if they are the last decided.
+    fn take(&self, id: i64) -> Option<Decided> {
+        let mut slot = self.slot();
+        if slot.as_ref().is_some_and(|decided| decided.id == id) {
+            slot.take()
+        } else {
+            None
+        }
+    }
+}
+
+impl Decided {
+    /// The batches [`Tx::next_batches`] would give (applying), made from the decided names;
+    /// read from the store after all should the names not reach (never expected).
+    async fn next_batches(&mut self, tx: &mut Tx, id: i64) -> Result<Vec<Vec<ActionItem>>> {
+        let starts = tx.pending_batch_starts(id, BATCHES_PER_TRANSACTION).await?;
+        let mut batches = Vec::with_capacity(starts.len());
+        for first_seq in starts {
+            match self.batch(first_seq) {
+                Some(batch) => batches.push(batch),
+                None => {
+                    return Ok(tx.next_batches(id, false, BATCHES_PER_TRANSACTION).await?);
+                }
+            }
+        }
+        Ok(batches)
+    }
+
+    /// The stored batch starting at `first_seq`, as stored: every name still pending (or
+    /// known invalid or not ours at once).
+    fn batch(&mut self, first_seq: i64) -> Option<Vec<ActionItem>> {
+        let skip = usize::try_from(first_seq.checked_sub(self.next_seq)?).ok()?;
+        let batch: Vec<ActionItem> = (first_seq..)
+            .zip(self.items.by_ref().skip(skip).take(BATCH))
+            .map(|(seq, item)| ActionItem {
+                seq,
+                name: item.name,
+                result: item.result,
+                detail: item.detail,
+                effect: None,
+                undo: None,
+                undo_detail: None,
+            })
+            .collect();
+        self.next_seq = first_seq + i64::try_from(batch.len()).ok()?;
+        (!batch.is_empty()).then_some(batch)
+    }
 }
 
 /// The set of actions being run in this process, so that each runs once at a time.

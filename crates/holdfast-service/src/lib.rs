@@ -65,6 +65,8 @@ pub struct Service {
     store: Store,
     /// Actions being applied or undone by this process.
     running: actions::Running,
+    /// The names of the action last decided, for its runner.
+    decided: actions::Handoff,
     /// Publishing to DNS.
     dns: dns::SharedDns,
     /// Rung when a desk's e-mail address changed (the SMTP listener reloads them).
@@ -107,6 +109,7 @@ impl Service {
         Service {
             store,
             running: actions::Running::default(),
+            decided: actions::Handoff::default(),
             dns: dns::SharedDns::default(),
             desks_changed: std::sync::Arc::default(),
             caches: std::sync::Arc::default(),

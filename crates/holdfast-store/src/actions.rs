@@ -8,7 +8,7 @@
 //! together: after a crash, the batches with pending names are exactly those still to do. Undo
 //! works the same way on the names' undo results.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use holdfast_model::{ActionKind, DomainName, DsRecord, Effect, NameState, Registration};
@@ -790,6 +790,19 @@ impl Tx {
             .collect()
     }
 
+    /// Where the first `limit` batches of an action with names still to apply start, in
+    /// order: what [`Tx::next_batches`] would give, without the names.
+    pub async fn pending_batch_starts(&mut self, action_id: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(on!(self, |conn| sqlx::query_scalar(
+            "SELECT first_seq FROM action_batches WHERE action_id = $1 AND pending > 0 \
+             ORDER BY first_seq LIMIT $2"
+        )
+        .bind(action_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?)
+    }
+
     /// How many applied names of an action an undo has to reach.
     pub async fn names_to_undo(&mut self, action_id: i64) -> Result<i64> {
         let (count,): (i64,) = on!(self, |conn| sqlx::query_as(
@@ -878,7 +891,7 @@ impl Tx {
         // keeps that order (joined the other way round, a lookup with name servers took ~30 µs
         // per name instead of ~2).
         let mut states: HashMap<DomainName, NameState> = HashMap::with_capacity(names.len());
-        let keys: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
+        let keys: Vec<&str> = names.iter().map(DomainName::as_str).collect();
         let rows: Vec<DomainRow> = self
             .bulk_fetch(
                 "SELECT d.name, d.registrar_id, d.statuses, d.created_at, d.expires_at \
@@ -904,7 +917,7 @@ impl Tx {
                 },
             );
         }
-        let none: &[(&str,)] = &[];
+        let none: &[&str] = &[];
         let delegated = if delegations { keys.as_slice() } else { none };
         let hosts: Vec<(String, String)> = self
             .bulk_fetch(
@@ -1014,12 +1027,9 @@ impl Tx {
             }
         }
         let at = micros(now);
-        let keys = |names: &[&DomainName]| -> Vec<(String,)> {
-            names
-                .iter()
-                .map(|name| (name.as_str().to_owned(),))
-                .collect()
-        };
+        fn keys<'a>(names: &[&'a DomainName]) -> Vec<&'a str> {
+            names.iter().map(|name| name.as_str()).collect()
+        }
         for (table, column, names) in [
             ("domains", "name", &removed),
             ("domain_ns", "domain", &replace_ns),
@@ -1102,22 +1112,26 @@ impl Tx {
         untils.dedup();
         for until in untils {
             let order = self.insert_block_order(origin, at, micros(until)).await?;
-            let rows: Vec<(&str, i64)> = blocked
-                .iter()
-                .filter(|(_, ends)| *ends == until)
-                .map(|(change, _)| (change.name.as_str(), change.tld_id))
-                .collect();
-            self.bulk_execute(
-                "INSERT INTO blocked_names (name, tld_id, order_id) \
-                 SELECT column1, column2, $2 FROM {rows} AS v WHERE true \
-                 ON CONFLICT (name) DO UPDATE SET tld_id = excluded.tld_id, \
-                 order_id = excluded.order_id",
-                &[Col::Text, Col::Int],
-                &rows,
-                &[Bind::Int(Some(order))],
-            )
-            .await
-            .map_err(insert_error("block"))?;
+            let mut by_tld: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+            for (change, _) in blocked.iter().filter(|(_, ends)| *ends == until) {
+                by_tld
+                    .entry(change.tld_id)
+                    .or_default()
+                    .push(change.name.as_str());
+            }
+            for (tld_id, names) in by_tld {
+                self.bulk_execute(
+                    "INSERT INTO blocked_names (name, tld_id, order_id) \
+                     SELECT column1, $2, $3 FROM {rows} AS v WHERE true \
+                     ON CONFLICT (name) DO UPDATE SET tld_id = excluded.tld_id, \
+                     order_id = excluded.order_id",
+                    &[Col::Text],
+                    &names,
+                    &[Bind::Int(Some(tld_id)), Bind::Int(Some(order))],
+                )
+                .await
+                .map_err(insert_error("block"))?;
+            }
         }
         let rows: Vec<(i64, &str)> = published
             .iter()
@@ -1279,7 +1293,7 @@ impl Tx {
     /// Lifts the blocks whose end date has passed (their orders marked lifted at their end
     /// date, their names taken off); returns the names.
     pub async fn lift_expired_blocks(&mut self, now: Timestamp) -> Result<Vec<String>> {
-        let orders: Vec<(i64,)> = on!(self, |conn| sqlx::query_as(
+        let orders: Vec<i64> = on!(self, |conn| sqlx::query_scalar(
             "UPDATE block_orders SET lifted_at = ends_at \
              WHERE lifted_at IS NULL AND ends_at <= $1 RETURNING id"
         )

@@ -1,6 +1,7 @@
 //! Statements over many rows with a single parameter: the rows travel as one JSON array of
-//! arrays (`$1`) and the database unpacks them into a derived table — SQLite with `jsonb_each`,
-//! PostgreSQL with `jsonb_array_elements`. Binding one parameter per value instead costs sqlx
+//! arrays (`$1`; one column, the commonest case — a list of names — as a flat array of values,
+//! which SQLite reads without extracting a column from each row) and the database unpacks them
+//! into a derived table — SQLite with `jsonb_each`, PostgreSQL with `jsonb_array_elements`. Binding one parameter per value instead costs sqlx
 //! microseconds per value, more the larger the statement: a million-name import took a minute.
 
 use serde::Serialize;
@@ -27,26 +28,34 @@ pub(crate) enum Bind<'a> {
 }
 
 impl Tx {
-    /// `(SELECT … AS column1, … AS columnN FROM <the JSON rows in $1>)` for this backend.
+    /// `(SELECT … AS column1, … AS columnN FROM <the JSON rows in $1>)` for this backend. One
+    /// column travels as a flat array of values, more as an array of arrays.
     fn derived_table(&self, cols: &[Col]) -> String {
+        let single = cols.len() == 1;
         let columns: Vec<String> = cols
             .iter()
             .enumerate()
-            .map(|(index, col)| match (self, col) {
-                (Tx::Sqlite(_), _) => format!("value ->> {index} AS column{}", index + 1),
-                (Tx::Postgres(_), Col::Text) => {
-                    format!("(value->>{index})::text AS column{}", index + 1)
-                }
-                (Tx::Postgres(_), Col::Int) => {
-                    format!("(value->>{index})::bigint AS column{}", index + 1)
-                }
+            .map(|(index, col)| {
+                let value = match (self, single) {
+                    (Tx::Sqlite(_), true) => "value".to_owned(),
+                    (Tx::Sqlite(_), false) => format!("value ->> {index}"),
+                    (Tx::Postgres(_), true) => "value".to_owned(),
+                    (Tx::Postgres(_), false) => format!("(value->>{index})"),
+                };
+                let cast = match (self, col) {
+                    (Tx::Sqlite(_), _) => "",
+                    (Tx::Postgres(_), Col::Text) => "::text",
+                    (Tx::Postgres(_), Col::Int) => "::bigint",
+                };
+                format!("{value}{cast} AS column{}", index + 1)
             })
             .collect();
-        let source = match self {
-            // JSONB: the text is parsed once per statement, and each row is a binary array
+        let source = match (self, single) {
+            // JSONB: the text is parsed once per statement, and each row is a binary value
             // whose columns are read without parsing it again.
-            Tx::Sqlite(_) => "jsonb_each($1)",
-            Tx::Postgres(_) => "jsonb_array_elements($1::jsonb)",
+            (Tx::Sqlite(_), _) => "jsonb_each($1)",
+            (Tx::Postgres(_), true) => "jsonb_array_elements_text($1::jsonb)",
+            (Tx::Postgres(_), false) => "jsonb_array_elements($1::jsonb)",
         };
         format!("(SELECT {} FROM {source})", columns.join(", "))
     }
@@ -57,7 +66,8 @@ impl Tx {
     }
 
     /// Runs `sql` (where `{rows}` stands for the rows as a table with columns `column1`…) over
-    /// `rows`, each row a tuple serialised as a JSON array; returns the rows affected.
+    /// `rows`, each row a tuple serialised as a JSON array — or, with one column, a plain value
+    /// (`&str`, `i64`; a 1-tuple would be read as an array); returns the rows affected.
     pub(crate) async fn bulk_execute<T: Serialize>(
         &mut self,
         sql: &str,
@@ -69,7 +79,7 @@ impl Tx {
         let mut affected = 0;
         for chunk in rows.chunks(BULK) {
             let json =
-                rows_json(chunk).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
+                rows_json(chunk, cols).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
             affected += on!(self, |conn| {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json);
                 for bind in binds {
@@ -99,7 +109,7 @@ impl Tx {
         let sql = self.bulk_sql(sql, cols);
         let mut fetched = Vec::new();
         for chunk in rows.chunks(BULK) {
-            let json = rows_json(chunk)?;
+            let json = rows_json(chunk, cols)?;
             let mut page: Vec<R> = on!(self, |conn| {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(json);
                 for bind in binds {
@@ -118,9 +128,16 @@ impl Tx {
 
 /// The JSON of one chunk of rows, made just before its statement runs (not all chunks at once:
 /// a million names' JSON is tens of megabytes).
-fn rows_json<T: Serialize>(chunk: &[T]) -> Result<String> {
-    serde_json::to_string(chunk).map_err(|error| StoreError::Corrupt {
+fn rows_json<T: Serialize>(chunk: &[T], cols: &[Col]) -> Result<String> {
+    let json = serde_json::to_string(chunk).map_err(|error| StoreError::Corrupt {
         what: "bulk rows",
         value: error.to_string(),
-    })
+    })?;
+    if cols.len() == 1 && json.starts_with("[[") {
+        return Err(StoreError::Corrupt {
+            what: "bulk rows",
+            value: "one column travels as plain values, not as 1-tuples".to_owned(),
+        });
+    }
+    Ok(json)
 }

@@ -828,7 +828,6 @@ impl Tx {
         }
         let mut found: Vec<(i64, String)> = Vec::new();
         for chunk in names.chunks(BULK) {
-            let rows: Vec<(&str,)> = chunk.iter().map(|name| (*name,)).collect();
             let mut page: Vec<(i64, String)> = self
                 .bulk_fetch(
                     "SELECT c.id, c.state FROM {rows} AS v CROSS JOIN report_names m \
@@ -837,7 +836,7 @@ impl Tx {
                      AND c.state NOT IN ('closed', 'closed_no_action') \
                      AND c.merged_into IS NULL ORDER BY c.id LIMIT 1",
                     &[Col::Text],
-                    &rows,
+                    chunk,
                     &[Bind::Int(Some(org_id))],
                 )
                 .await?;
@@ -1136,13 +1135,12 @@ impl Tx {
     /// The sponsoring registrar of each of `names` that is registered: (registrar id, name),
     /// by registrar then name.
     pub async fn sponsors_of(&mut self, names: &[String]) -> Result<Vec<(i64, String)>> {
-        let rows: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
         let mut found: Vec<(i64, String)> = self
             .bulk_fetch(
                 "SELECT d.registrar_id, d.name FROM {rows} AS v \
                  JOIN domains d ON d.name = v.column1 WHERE d.registrar_id IS NOT NULL",
                 &[Col::Text],
-                &rows,
+                names,
                 &[],
             )
             .await?;

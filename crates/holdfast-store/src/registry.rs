@@ -261,7 +261,7 @@ impl Tx {
         at: Timestamp,
     ) -> Result<u64> {
         let statuses = statuses_text(statuses);
-        let rows: Vec<(&str,)> = names.iter().map(|name| (name.as_str(),)).collect();
+        let rows: Vec<&str> = names.iter().map(DomainName::as_str).collect();
         self.bulk_execute(
             "INSERT INTO domains (name, tld_id, registrar_id, statuses, created_at, updated_at) \
              SELECT column1, $2, $3, $4, $5, $5 FROM {rows} AS v WHERE true \
@@ -300,10 +300,7 @@ impl Tx {
     /// of a name that is not registered is refused ([`StoreError::MissingReference`]), also in
     /// a transaction that does not enforce foreign keys ([`crate::Store::write_unchecked`]).
     pub async fn insert_ds(&mut self, records: &[(DomainName, DsRecord)]) -> Result<u64> {
-        let names: Vec<(&str,)> = records
-            .iter()
-            .map(|(domain, _)| (domain.as_str(),))
-            .collect();
+        let names: Vec<&str> = records.iter().map(|(domain, _)| domain.as_str()).collect();
         let orphans: Vec<(String,)> = self
             .bulk_fetch(
                 "SELECT v.column1 FROM {rows} AS v \
@@ -523,7 +520,7 @@ impl Tx {
         tld_id: i64,
         sponsors: &[(DomainName, i64)],
     ) -> Result<u64> {
-        let known: Vec<(&str,)> = sponsors.iter().map(|(name, _)| (name.as_str(),)).collect();
+        let known: Vec<&str> = sponsors.iter().map(|(name, _)| name.as_str()).collect();
         let registered: Vec<(String,)> = self
             .bulk_fetch(
                 "SELECT name FROM domains WHERE tld_id = $2 \

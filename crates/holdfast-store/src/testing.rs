@@ -57,9 +57,18 @@ impl TestStore {
                     }
                 };
                 let name = format!("holdfast_test_{}", random_hex());
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to the PostgreSQL test server");
+                // A server just started takes TCP connections before it accepts sessions
+                // ("the database system is starting up"): try again for a while.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let mut admin = loop {
+                    match sqlx::PgConnection::connect(&admin_url).await {
+                        Ok(admin) => break admin,
+                        Err(error) if server.is_none() || Instant::now() > deadline => {
+                            panic!("connect to the PostgreSQL test server: {error}")
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                };
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
