@@ -841,6 +841,14 @@ impl AsRef<str> for DomainName {
     }
 }
 
+/// A map keyed by names can be searched with the A-label form (equality and hashing are those
+/// of that string).
+impl std::borrow::Borrow<str> for DomainName {
+    fn borrow(&self) -> &str {
+        &self.ascii
+    }
+}
+
 impl PartialEq for DomainName {
     fn eq(&self, other: &Self) -> bool {
         self.ascii == other.ascii

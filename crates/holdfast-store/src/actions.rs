@@ -893,9 +893,16 @@ impl Tx {
         let mut states: HashMap<DomainName, NameState> = HashMap::with_capacity(names.len());
         let keys: Vec<&str> = names.iter().map(DomainName::as_str).collect();
         let rows: Vec<DomainRow> = self
-            .bulk_fetch(
+            .bulk_fetch_packed(
                 "SELECT d.name, d.registrar_id, d.statuses, d.created_at, d.expires_at \
                  FROM {rows} AS v CROSS JOIN domains d WHERE d.name = v.column1",
+                &[
+                    "name",
+                    "registrar_id",
+                    "statuses",
+                    "created_at",
+                    "expires_at",
+                ],
                 &[Col::Text],
                 &keys,
                 &[],
@@ -920,30 +927,32 @@ impl Tx {
         let none: &[&str] = &[];
         let delegated = if delegations { keys.as_slice() } else { none };
         let hosts: Vec<(String, String)> = self
-            .bulk_fetch(
+            .bulk_fetch_packed(
                 "SELECT n.domain, n.host FROM {rows} AS v CROSS JOIN domain_ns n \
                  WHERE n.domain = v.column1",
+                &["domain", "host"],
                 &[Col::Text],
                 delegated,
                 &[],
             )
             .await?;
         for (domain, host) in hosts {
-            if let Some(registration) = registration_of(&mut states, &domain)? {
+            if let Some(registration) = registration_of(&mut states, &domain) {
                 registration.nameservers.push(name("name server", &host)?);
             }
         }
         let records: Vec<(String, i64, i64, i64, String)> = self
-            .bulk_fetch(
+            .bulk_fetch_packed(
                 "SELECT s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest \
                  FROM {rows} AS v CROSS JOIN domain_ds s WHERE s.domain = v.column1",
+                &["domain", "key_tag", "algorithm", "digest_type", "digest"],
                 &[Col::Text],
                 delegated,
                 &[],
             )
             .await?;
         for (domain, key_tag, algorithm, digest_type, digest) in records {
-            if let Some(registration) = registration_of(&mut states, &domain)? {
+            if let Some(registration) = registration_of(&mut states, &domain) {
                 registration
                     .ds
                     .push(ds_record(key_tag, algorithm, digest_type, digest)?);
@@ -1151,11 +1160,10 @@ impl Tx {
 fn registration_of<'a>(
     states: &'a mut HashMap<DomainName, NameState>,
     domain: &str,
-) -> Result<Option<&'a mut Registration>> {
-    let key = name("domain", domain)?;
-    Ok(states
-        .get_mut(&key)
-        .and_then(|state| state.registration.as_mut()))
+) -> Option<&'a mut Registration> {
+    states
+        .get_mut(domain)
+        .and_then(|state| state.registration.as_mut())
 }
 
 /// An active block of a name.
