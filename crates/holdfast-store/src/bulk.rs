@@ -1,8 +1,9 @@
 //! Statements over many rows with a single parameter: the rows travel as one JSON array of
 //! arrays (`$1`; one column, the commonest case — a list of names — as a flat array of values,
 //! which SQLite reads without extracting a column from each row) and the database unpacks them
-//! into a derived table — SQLite with `jsonb_each`, PostgreSQL with `jsonb_array_elements`. Binding one parameter per value instead costs sqlx
-//! microseconds per value, more the larger the statement: a million-name import took a minute.
+//! into a derived table — SQLite with `jsonb_each`, PostgreSQL with `jsonb_array_elements`.
+//! Binding one parameter per value instead costs sqlx microseconds per value, more the larger
+//! the statement: a million-name import took a minute.
 
 use serde::Serialize;
 use sqlx::postgres::PgRow;
@@ -36,11 +37,10 @@ impl Tx {
             .iter()
             .enumerate()
             .map(|(index, col)| {
-                let value = match (self, single) {
-                    (Tx::Sqlite(_), true) => "value".to_owned(),
-                    (Tx::Sqlite(_), false) => format!("value ->> {index}"),
-                    (Tx::Postgres(_), true) => "value".to_owned(),
-                    (Tx::Postgres(_), false) => format!("(value->>{index})"),
+                let value = match self {
+                    _ if single => "value".to_owned(),
+                    Tx::Sqlite(_) => format!("value ->> {index}"),
+                    Tx::Postgres(_) => format!("(value->>{index})"),
                 };
                 let cast = match (self, col) {
                     (Tx::Sqlite(_), _) => "",
@@ -124,9 +124,7 @@ impl Tx {
         }
         Ok(fetched)
     }
-}
 
-impl Tx {
     /// [`Tx::bulk_fetch`] for many result rows: the database packs the rows `sql` selects
     /// (its output `columns`, in order) into one JSON array per statement, which is read in
     /// one go — not row by row, which costs sqlx's SQLite driver microseconds a row.
