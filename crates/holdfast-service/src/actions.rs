@@ -8,8 +8,8 @@ use std::time::Instant;
 use holdfast_model::org::{Actor, Permission, Role};
 use holdfast_model::{ActionKind, ActionParams, Calendar, DomainName, NameState, Outcome};
 use holdfast_store::{
-    Action, ActionItem, ActionState, BATCH, BlockOrigin, ItemResult, NewAction, NewItem,
-    StateChange, TldSettings, Tx,
+    Action, ActionItem, ActionState, BATCH, BlockOrigin, EncodedBatch, ItemResult, NewAction,
+    NewItem, StateChange, TldSettings, Tx,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -553,16 +553,13 @@ impl Service {
             for batch in batches {
                 items.extend(batch);
             }
-            if undoing {
-                undo_chunk(&mut tx, &action, &mut items, now).await?;
+            let encoded = if undoing {
+                undo_chunk(&mut tx, &action, &mut items, &sizes, now).await?
             } else {
-                apply_chunk(&mut tx, &action, &mut items, now).await?;
-            }
-            let mut rest = items.as_slice();
-            for size in sizes {
-                let (batch, after) = rest.split_at(size.min(rest.len()));
+                apply_chunk(&mut tx, &action, &mut items, &sizes, now).await?
+            };
+            for batch in &encoded {
                 tx.write_batch(id, batch).await?;
-                rest = after;
             }
             tx.commit().await?;
             tracing::debug!(
@@ -684,13 +681,15 @@ pub(crate) fn params_by_tld(
         .collect()
 }
 
-/// Applies the pending names of a batch and gives each its result.
+/// Applies the pending names of a transaction's batches (of `sizes` names each), gives each
+/// its result, and returns the batches encoded for writing back.
 async fn apply_chunk(
     tx: &mut Tx,
     action: &Action,
     items: &mut [ActionItem],
+    sizes: &[usize],
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Vec<EncodedBatch>> {
     let mut pending: Vec<&mut ActionItem> = items
         .iter_mut()
         .filter(|item| item.result == ItemResult::Pending)
@@ -734,16 +733,18 @@ async fn apply_chunk(
             }
         }
     }
-    write_planned(tx, action, &planned, now).await
+    write_planned(tx, action, &planned, items, sizes, now).await
 }
 
-/// Undoes the applied names of a batch that have no undo result yet, and gives each one.
+/// Undoes the applied names of a transaction's batches that have no undo result yet, gives
+/// each one, and returns the batches encoded for writing back.
 async fn undo_chunk(
     tx: &mut Tx,
     action: &Action,
     items: &mut [ActionItem],
+    sizes: &[usize],
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Vec<EncodedBatch>> {
     let mut todo: Vec<&mut ActionItem> = items
         .iter_mut()
         .filter(|item| item.result == ItemResult::Applied && item.undo.is_none())
@@ -777,19 +778,22 @@ async fn undo_chunk(
             }
         }
     }
-    write_planned(tx, action, &planned, now).await
+    write_planned(tx, action, &planned, items, sizes, now).await
 }
 
 /// A name's state before (as read) and after, in its TLD, as a chunk plans it.
 type Planned<'a> = (&'a DomainName, i64, &'a NameState, NameState);
 
-/// Writes the states a chunk planned; blocks it makes are recorded as the action's.
+/// Writes the states a chunk planned (blocks it makes are recorded as the action's) and,
+/// meanwhile, encodes its batches (`items`, of `sizes` names each) for writing back.
 async fn write_planned(
     tx: &mut Tx,
     action: &Action,
     planned: &[Planned<'_>],
+    items: &[ActionItem],
+    sizes: &[usize],
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Vec<EncodedBatch>> {
     let changes: Vec<StateChange<'_>> = planned
         .iter()
         .map(|(name, tld_id, before, after)| StateChange {
@@ -804,7 +808,26 @@ async fn write_planned(
         reason: &action.reason,
         requested_by: &action.requested_by,
     };
-    Ok(tx.write_states(&changes, origin, now).await?)
+    let (written, encoded) = tokio::join!(
+        tx.write_states(&changes, origin, now),
+        encode_batches(items, sizes)
+    );
+    written?;
+    encoded
+}
+
+/// Each batch of `items` (of `sizes` names) encoded, yielding after each: beside the registry
+/// writes, the encoding runs while SQLite's thread works on a statement.
+async fn encode_batches(items: &[ActionItem], sizes: &[usize]) -> Result<Vec<EncodedBatch>> {
+    let mut encoded = Vec::with_capacity(sizes.len());
+    let mut rest = items;
+    for &size in sizes {
+        let (batch, after) = rest.split_at(size.min(rest.len()));
+        encoded.extend(EncodedBatch::of(batch)?);
+        rest = after;
+        tokio::task::yield_now().await;
+    }
+    Ok(encoded)
 }
 
 /// The names of the action last decided in this process, as decided: its runner takes them

@@ -357,6 +357,44 @@ fn decode(first_seq: i64, json: &str) -> Result<Vec<ActionItem>> {
         .collect()
 }
 
+/// A batch of an action's names with their results, encoded for [`Tx::write_batch`] — apart
+/// from writing, so that it can be done while another statement runs.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    first_seq: i64,
+    size: usize,
+    counts: Counts,
+    json: String,
+}
+
+impl EncodedBatch {
+    /// `items`, a whole batch as [`Tx::next_batches`] gave it; `None` when empty.
+    pub fn of(items: &[ActionItem]) -> Result<Option<EncodedBatch>> {
+        let Some(first) = items.first() else {
+            return Ok(None);
+        };
+        let stored: Vec<StoredRef<'_>> = items
+            .iter()
+            .map(|item| {
+                (
+                    item.name.as_str(),
+                    item.result.as_str(),
+                    item.detail.as_deref(),
+                    item.effect.as_deref(),
+                    undo_text(item.undo),
+                    item.undo_detail.as_deref(),
+                )
+            })
+            .collect();
+        Ok(Some(EncodedBatch {
+            first_seq: first.seq,
+            size: items.len(),
+            counts: Counts::of(items),
+            json: encode(&stored)?,
+        }))
+    }
+}
+
 /// name, tld_id, registrar_id, statuses, created_at, expires_at
 type NewDomainRow<'a> = (&'a str, i64, Option<i64>, String, i64, Option<i64>);
 
@@ -586,26 +624,15 @@ impl Tx {
 
     /// Writes back a batch of an action's names, as [`Tx::next_batches`] gave it, with their
     /// results.
-    pub async fn write_batch(&mut self, action_id: i64, items: &[ActionItem]) -> Result<()> {
-        let Some(first) = items.first() else {
-            return Ok(());
-        };
-        let stored: Vec<StoredRef<'_>> = items
-            .iter()
-            .map(|item| {
-                (
-                    item.name.as_str(),
-                    item.result.as_str(),
-                    item.detail.as_deref(),
-                    item.effect.as_deref(),
-                    undo_text(item.undo),
-                    item.undo_detail.as_deref(),
-                )
-            })
-            .collect();
-        let json = encode(&stored)?;
-        self.write_batch_row(action_id, first.seq, items.len(), &Counts::of(items), &json)
-            .await
+    pub async fn write_batch(&mut self, action_id: i64, batch: &EncodedBatch) -> Result<()> {
+        self.write_batch_row(
+            action_id,
+            batch.first_seq,
+            batch.size,
+            &batch.counts,
+            &batch.json,
+        )
+        .await
     }
 
     /// One action with its result counts.

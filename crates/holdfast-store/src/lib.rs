@@ -19,7 +19,8 @@ pub mod testing;
 pub use accounts::{ApiToken, NewUser, Organisation, Tld, User};
 pub use actions::{
     Action, ActionItem, ActionState, ActiveBlock, BATCH, BlockList, BlockOrigin, DnsChange,
-    DnsPrimary, ItemResult, ListedBlock, NewAction, NewItem, StateChange, TldSettings, UndoResult,
+    DnsPrimary, EncodedBatch, ItemResult, ListedBlock, NewAction, NewItem, StateChange,
+    TldSettings, UndoResult,
 };
 pub use cases::{
     Case, CaseClock, CaseFilter, DeskSettings, Direction, Message, NewMail, NewMessage, NewReport,
