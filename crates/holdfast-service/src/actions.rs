@@ -531,7 +531,7 @@ impl Service {
                 ActionState::Undoing => true,
                 ActionState::Proposed | ActionState::Applied | ActionState::Undone => return Ok(()),
             };
-            let batches = match decided.as_mut() {
+            let mut batches = match decided.as_mut() {
                 Some(decided) if !undoing => decided.next_batches(&mut tx, id).await?,
                 _ => {
                     tx.next_batches(id, undoing, BATCHES_PER_TRANSACTION)
@@ -548,15 +548,11 @@ impl Service {
                 return Ok(());
             }
             let started = Instant::now();
-            let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
-            let mut items: Vec<ActionItem> = Vec::with_capacity(sizes.iter().sum());
-            for batch in batches {
-                items.extend(batch);
-            }
+            let names: usize = batches.iter().map(Vec::len).sum();
             let encoded = if undoing {
-                undo_chunk(&mut tx, &action, &mut items, &sizes, now).await?
+                undo_chunk(&mut tx, &action, &mut batches, now).await?
             } else {
-                apply_chunk(&mut tx, &action, &mut items, &sizes, now).await?
+                apply_chunk(&mut tx, &action, &mut batches, now).await?
             };
             for batch in &encoded {
                 tx.write_batch(id, batch).await?;
@@ -564,7 +560,7 @@ impl Service {
             tx.commit().await?;
             tracing::debug!(
                 action = id,
-                names = items.len(),
+                names,
                 ms = started.elapsed().as_millis(),
                 "applied a transaction of names"
             );
@@ -681,17 +677,17 @@ pub(crate) fn params_by_tld(
         .collect()
 }
 
-/// Applies the pending names of a transaction's batches (of `sizes` names each), gives each
-/// its result, and returns the batches encoded for writing back.
+/// Applies the pending names of a transaction's batches, gives each its result, and returns
+/// the batches encoded for writing back.
 async fn apply_chunk(
     tx: &mut Tx,
     action: &Action,
-    items: &mut [ActionItem],
-    sizes: &[usize],
+    batches: &mut [Vec<ActionItem>],
     now: Timestamp,
 ) -> Result<Vec<EncodedBatch>> {
-    let mut pending: Vec<&mut ActionItem> = items
+    let mut pending: Vec<&mut ActionItem> = batches
         .iter_mut()
+        .flatten()
         .filter(|item| item.result == ItemResult::Pending)
         .collect();
     let names = item_names(pending.iter().map(|item| &**item))?;
@@ -733,7 +729,7 @@ async fn apply_chunk(
             }
         }
     }
-    write_planned(tx, action, &planned, items, sizes, now).await
+    write_planned(tx, action, &planned, batches, now).await
 }
 
 /// Undoes the applied names of a transaction's batches that have no undo result yet, gives
@@ -741,12 +737,12 @@ async fn apply_chunk(
 async fn undo_chunk(
     tx: &mut Tx,
     action: &Action,
-    items: &mut [ActionItem],
-    sizes: &[usize],
+    batches: &mut [Vec<ActionItem>],
     now: Timestamp,
 ) -> Result<Vec<EncodedBatch>> {
-    let mut todo: Vec<&mut ActionItem> = items
+    let mut todo: Vec<&mut ActionItem> = batches
         .iter_mut()
+        .flatten()
         .filter(|item| item.result == ItemResult::Applied && item.undo.is_none())
         .collect();
     let names = item_names(todo.iter().map(|item| &**item))?;
@@ -778,20 +774,19 @@ async fn undo_chunk(
             }
         }
     }
-    write_planned(tx, action, &planned, items, sizes, now).await
+    write_planned(tx, action, &planned, batches, now).await
 }
 
 /// A name's state before (as read) and after, in its TLD, as a chunk plans it.
 type Planned<'a> = (&'a DomainName, i64, &'a NameState, NameState);
 
 /// Writes the states a chunk planned (blocks it makes are recorded as the action's) and,
-/// meanwhile, encodes its batches (`items`, of `sizes` names each) for writing back.
+/// meanwhile, encodes its batches for writing back.
 async fn write_planned(
     tx: &mut Tx,
     action: &Action,
     planned: &[Planned<'_>],
-    items: &[ActionItem],
-    sizes: &[usize],
+    batches: &[Vec<ActionItem>],
     now: Timestamp,
 ) -> Result<Vec<EncodedBatch>> {
     let changes: Vec<StateChange<'_>> = planned
@@ -810,21 +805,18 @@ async fn write_planned(
     };
     let (written, encoded) = tokio::join!(
         tx.write_states(&changes, origin, now),
-        encode_batches(items, sizes)
+        encode_batches(batches)
     );
     written?;
     encoded
 }
 
-/// Each batch of `items` (of `sizes` names) encoded, yielding after each: beside the registry
-/// writes, the encoding runs while SQLite's thread works on a statement.
-async fn encode_batches(items: &[ActionItem], sizes: &[usize]) -> Result<Vec<EncodedBatch>> {
-    let mut encoded = Vec::with_capacity(sizes.len());
-    let mut rest = items;
-    for &size in sizes {
-        let (batch, after) = rest.split_at(size.min(rest.len()));
+/// Each batch encoded, yielding after each: beside the registry writes, the encoding runs
+/// while SQLite's thread works on a statement.
+async fn encode_batches(batches: &[Vec<ActionItem>]) -> Result<Vec<EncodedBatch>> {
+    let mut encoded = Vec::with_capacity(batches.len());
+    for batch in batches {
         encoded.extend(EncodedBatch::of(batch)?);
-        rest = after;
         tokio::task::yield_now().await;
     }
     Ok(encoded)

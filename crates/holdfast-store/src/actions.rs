@@ -362,7 +362,7 @@ fn decode(first_seq: i64, json: &str) -> Result<Vec<ActionItem>> {
 #[derive(Debug)]
 pub struct EncodedBatch {
     first_seq: i64,
-    size: usize,
+    size: i64,
     counts: Counts,
     json: String,
 }
@@ -386,12 +386,16 @@ impl EncodedBatch {
                 )
             })
             .collect();
-        Ok(Some(EncodedBatch {
-            first_seq: first.seq,
-            size: items.len(),
-            counts: Counts::of(items),
-            json: encode(&stored)?,
-        }))
+        EncodedBatch::new(first.seq, Counts::of(items), &stored).map(Some)
+    }
+
+    fn new(first_seq: i64, counts: Counts, stored: &[StoredRef<'_>]) -> Result<EncodedBatch> {
+        Ok(EncodedBatch {
+            first_seq,
+            size: i64::try_from(stored.len()).unwrap_or(i64::MAX),
+            counts,
+            json: encode(stored)?,
+        })
     }
 }
 
@@ -575,22 +579,21 @@ impl Tx {
             for item in batch {
                 counts.add(item.result, None);
             }
-            self.write_batch_row(id, first_seq, batch.len(), &counts, &encode(&stored)?)
+            self.write_batch(id, &EncodedBatch::new(first_seq, counts, &stored)?)
                 .await?;
         }
         Ok(id)
     }
 
-    /// Writes a batch's counts and names (inserting it if new).
-    async fn write_batch_row(
-        &mut self,
-        action_id: i64,
-        first_seq: i64,
-        size: usize,
-        counts: &Counts,
-        items: &str,
-    ) -> Result<()> {
-        let size = i64::try_from(size).unwrap_or(i64::MAX);
+    /// Writes a batch of an action's names with their results and counts: new (as decided),
+    /// or back as [`Tx::next_batches`] gave it.
+    pub async fn write_batch(&mut self, action_id: i64, batch: &EncodedBatch) -> Result<()> {
+        let EncodedBatch {
+            first_seq,
+            size,
+            counts,
+            json,
+        } = batch;
         on!(self, |conn| sqlx::query(
             "INSERT INTO action_batches (action_id, first_seq, size, pending, applied, already, \
              not_ours, refused, invalid, undone, undo_refused, undo_pending, items) \
@@ -614,25 +617,12 @@ impl Tx {
         .bind(counts.undone)
         .bind(counts.undo_refused)
         .bind(counts.undo_pending)
-        .bind(items)
+        .bind(json)
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))
         .map_err(insert_error("names of an action"))?;
         Ok(())
-    }
-
-    /// Writes back a batch of an action's names, as [`Tx::next_batches`] gave it, with their
-    /// results.
-    pub async fn write_batch(&mut self, action_id: i64, batch: &EncodedBatch) -> Result<()> {
-        self.write_batch_row(
-            action_id,
-            batch.first_seq,
-            batch.size,
-            &batch.counts,
-            &batch.json,
-        )
-        .await
     }
 
     /// One action with its result counts.
@@ -921,15 +911,8 @@ impl Tx {
         let keys: Vec<&str> = names.iter().map(DomainName::as_str).collect();
         let rows: Vec<DomainRow> = self
             .bulk_fetch_packed(
-                "SELECT d.name, d.registrar_id, d.statuses, d.created_at, d.expires_at \
-                 FROM {rows} AS v CROSS JOIN domains d WHERE d.name = v.column1",
-                &[
-                    "name",
-                    "registrar_id",
-                    "statuses",
-                    "created_at",
-                    "expires_at",
-                ],
+                "d.name, d.registrar_id, d.statuses, d.created_at, d.expires_at",
+                "FROM {rows} AS v CROSS JOIN domains d WHERE d.name = v.column1",
                 &[Col::Text],
                 &keys,
                 &[],
@@ -955,9 +938,8 @@ impl Tx {
         let delegated = if delegations { keys.as_slice() } else { none };
         let hosts: Vec<(String, String)> = self
             .bulk_fetch_packed(
-                "SELECT n.domain, n.host FROM {rows} AS v CROSS JOIN domain_ns n \
-                 WHERE n.domain = v.column1",
-                &["domain", "host"],
+                "n.domain, n.host",
+                "FROM {rows} AS v CROSS JOIN domain_ns n WHERE n.domain = v.column1",
                 &[Col::Text],
                 delegated,
                 &[],
@@ -970,9 +952,8 @@ impl Tx {
         }
         let records: Vec<(String, i64, i64, i64, String)> = self
             .bulk_fetch_packed(
-                "SELECT s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest \
-                 FROM {rows} AS v CROSS JOIN domain_ds s WHERE s.domain = v.column1",
-                &["domain", "key_tag", "algorithm", "digest_type", "digest"],
+                "s.domain, s.key_tag, s.algorithm, s.digest_type, s.digest",
+                "FROM {rows} AS v CROSS JOIN domain_ds s WHERE s.domain = v.column1",
                 &[Col::Text],
                 delegated,
                 &[],
@@ -1141,33 +1122,34 @@ impl Tx {
             &[],
         )
         .await?;
-        // One order for the names blocked until the same date (an action's names all are); a
-        // name whose block ended but was not lifted yet is blocked again (its row replaced).
-        let mut untils: Vec<Timestamp> = blocked.iter().map(|(_, until)| *until).collect();
-        untils.sort_unstable();
-        untils.dedup();
-        for until in untils {
-            let order = self.insert_block_order(origin, at, micros(until)).await?;
-            let mut by_tld: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-            for (change, _) in blocked.iter().filter(|(_, ends)| *ends == until) {
-                by_tld
-                    .entry(change.tld_id)
-                    .or_default()
-                    .push(change.name.as_str());
-            }
-            for (tld_id, names) in by_tld {
-                self.bulk_execute(
-                    "INSERT INTO blocked_names (name, tld_id, order_id) \
-                     SELECT column1, $2, $3 FROM {rows} AS v WHERE true \
-                     ON CONFLICT (name) DO UPDATE SET tld_id = excluded.tld_id, \
-                     order_id = excluded.order_id",
-                    &[Col::Text],
-                    &names,
-                    &[Bind::Int(Some(tld_id)), Bind::Int(Some(order))],
-                )
-                .await
-                .map_err(insert_error("block"))?;
-            }
+        // One order for the names blocked until the same date (an action's names all are),
+        // their rows written per TLD; a name whose block ended but was not lifted yet is
+        // blocked again (its row replaced).
+        let mut by_order: BTreeMap<(Timestamp, i64), Vec<&str>> = BTreeMap::new();
+        for (change, until) in &blocked {
+            by_order
+                .entry((*until, change.tld_id))
+                .or_default()
+                .push(change.name.as_str());
+        }
+        let mut order: Option<(Timestamp, i64)> = None;
+        for ((until, tld_id), names) in by_order {
+            let order_id = match order {
+                Some((ends, id)) if ends == until => id,
+                _ => self.insert_block_order(origin, at, micros(until)).await?,
+            };
+            order = Some((until, order_id));
+            self.bulk_execute(
+                "INSERT INTO blocked_names (name, tld_id, order_id) \
+                 SELECT column1, $2, $3 FROM {rows} AS v WHERE true \
+                 ON CONFLICT (name) DO UPDATE SET tld_id = excluded.tld_id, \
+                 order_id = excluded.order_id",
+                &[Col::Text],
+                &names,
+                &[Bind::Int(Some(tld_id)), Bind::Int(Some(order_id))],
+            )
+            .await
+            .map_err(insert_error("block"))?;
         }
         let rows: Vec<(i64, &str)> = published
             .iter()

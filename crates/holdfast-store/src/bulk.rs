@@ -125,13 +125,13 @@ impl Tx {
         Ok(fetched)
     }
 
-    /// [`Tx::bulk_fetch`] for many result rows: the database packs the rows `sql` selects
-    /// (its output `columns`, in order) into one JSON array per statement, which is read in
-    /// one go — not row by row, which costs sqlx's SQLite driver microseconds a row.
+    /// [`Tx::bulk_fetch`] for many result rows: `SELECT columns from` (`from` naming `{rows}`),
+    /// with the rows packed by the database into one JSON array per statement and read in one
+    /// go — not row by row, which costs sqlx's SQLite driver microseconds a row.
     pub(crate) async fn bulk_fetch_packed<T, R>(
         &mut self,
-        sql: &str,
-        columns: &[&str],
+        columns: &str,
+        from: &str,
         cols: &[Col],
         rows: &[T],
         binds: &[Bind<'_>],
@@ -140,15 +140,14 @@ impl Tx {
         T: Serialize,
         R: serde::de::DeserializeOwned,
     {
-        let list = columns.join(", ");
         let packed = match self {
             Tx::Sqlite(_) => format!(
-                "SELECT CAST(COALESCE(json_group_array(json_array({list})), '[]') AS TEXT) \
-                 FROM ({sql}) AS r"
+                "SELECT CAST(COALESCE(json_group_array(json_array({columns})), '[]') AS TEXT) \
+                 {from}"
             ),
-            Tx::Postgres(_) => format!(
-                "SELECT COALESCE(json_agg(json_build_array({list})), '[]')::text FROM ({sql}) AS r"
-            ),
+            Tx::Postgres(_) => {
+                format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]')::text {from}")
+            }
         };
         let pages: Vec<(String,)> = self.bulk_fetch(&packed, cols, rows, binds).await?;
         let mut fetched = Vec::new();
