@@ -1,12 +1,13 @@
 //! Actions: the decision, every name with its result, and the registry writes an action makes.
 //!
 //! An action is stored with all its names (result `pending`) before anything is applied, so an
-//! accepted decision is never lost. The names are kept in batches of [`BATCH`] consecutive names,
-//! one row each (a JSON array of the names with their results, and the batch's counts): a
-//! million-name action is a hundred rows, not a million. It is then applied a batch at a time,
-//! each one transaction that writes the names' new registry state and the batch's results
-//! together: after a crash, the batches with pending names are exactly those still to do. Undo
-//! works the same way on the names' undo results.
+//! accepted decision is never lost. The names are kept in batches of [`BATCH`] consecutive names:
+//! the names of a batch in one row of `action_names` (a JSON array), written once, and their
+//! results in one row of `action_batches` (runs of names with the same result, and the batch's
+//! counts): a million-name action is a hundred rows of each, not a million. It is then applied
+//! a batch at a time, each one transaction that writes the names' new registry state and the
+//! batch's results together: after a crash, the batches with pending names are exactly those
+//! still to do. Undo works the same way on the names' undo results.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -247,9 +248,10 @@ struct ActionRow {
 /// `BATCHES_PER_TRANSACTION`), so a stop loses at most that much work, which is redone.
 pub const BATCH: usize = 10_000;
 
-/// One name as stored in a batch: name, result, detail, effect, undo, undo_detail.
-type Stored = (
-    String,
+/// A run of a batch's names that share their results, as stored: how many, result, detail,
+/// effect, undo, undo_detail.
+type Run = (
+    usize,
     String,
     Option<String>,
     Option<Box<Effect>>,
@@ -257,9 +259,9 @@ type Stored = (
     Option<String>,
 );
 
-/// [`Stored`], borrowed for writing.
-type StoredRef<'a> = (
-    &'a str,
+/// [`Run`], borrowed for writing.
+type RunRef<'a> = (
+    usize,
     &'a str,
     Option<&'a str>,
     Option<&'a Effect>,
@@ -327,44 +329,63 @@ fn undo_text(undo: UndoResult) -> Option<&'static str> {
     undo.map(|undone| if undone { "undone" } else { "refused" })
 }
 
-/// The JSON of a batch's names.
-fn encode(items: &[StoredRef<'_>]) -> Result<String> {
-    serde_json::to_string(items).map_err(|error| corrupt("action names", &error.to_string()))
+/// The JSON of a batch's results: runs of consecutive names with the same results.
+fn encode<'a>(results: impl Iterator<Item = RunRef<'a>>) -> Result<String> {
+    let mut runs: Vec<RunRef<'a>> = Vec::new();
+    for result in results {
+        match runs.last_mut() {
+            Some(run)
+                if (run.1, run.2, run.3, run.4, run.5)
+                    == (result.1, result.2, result.3, result.4, result.5) =>
+            {
+                run.0 += result.0;
+            }
+            _ => runs.push(result),
+        }
+    }
+    serde_json::to_string(&runs).map_err(|error| corrupt("action results", &error.to_string()))
 }
 
-/// A stored batch's names, numbered from `first_seq`.
-fn decode(first_seq: i64, json: &str) -> Result<Vec<ActionItem>> {
-    let stored: Vec<Stored> =
-        serde_json::from_str(json).map_err(|error| corrupt("action names", &error.to_string()))?;
-    (first_seq..)
-        .zip(stored)
-        .map(|(seq, (name, result, detail, effect, undo, undo_detail))| {
-            Ok(ActionItem {
-                seq,
-                name,
-                result: ItemResult::parse(&result)?,
-                detail,
-                effect,
-                undo: match undo.as_deref() {
-                    None => None,
-                    Some("undone") => Some(true),
-                    Some("refused") => Some(false),
-                    Some(other) => return Err(corrupt("undo result", other)),
-                },
-                undo_detail,
-            })
-        })
-        .collect()
+/// A stored batch's names with their results, numbered from `first_seq`.
+fn decode(first_seq: i64, names: &str, results: &str) -> Result<Vec<ActionItem>> {
+    let names: Vec<String> =
+        serde_json::from_str(names).map_err(|error| corrupt("action names", &error.to_string()))?;
+    let runs: Vec<Run> = serde_json::from_str(results)
+        .map_err(|error| corrupt("action results", &error.to_string()))?;
+    if runs.iter().map(|run| run.0).sum::<usize>() != names.len() {
+        return Err(corrupt("action results", "not one result per name"));
+    }
+    let mut items = Vec::with_capacity(names.len());
+    let mut names = (first_seq..).zip(names);
+    for (count, result, detail, effect, undo, undo_detail) in runs {
+        let result = ItemResult::parse(&result)?;
+        let undo = match undo.as_deref() {
+            None => None,
+            Some("undone") => Some(true),
+            Some("refused") => Some(false),
+            Some(other) => return Err(corrupt("undo result", other)),
+        };
+        items.extend(names.by_ref().take(count).map(|(seq, name)| ActionItem {
+            seq,
+            name,
+            result,
+            detail: detail.clone(),
+            effect: effect.clone(),
+            undo,
+            undo_detail: undo_detail.clone(),
+        }));
+    }
+    Ok(items)
 }
 
-/// A batch of an action's names with their results, encoded for [`Tx::write_batch`] — apart
-/// from writing, so that it can be done while another statement runs.
+/// The results of a batch of an action's names, encoded for [`Tx::write_batch`] — apart from
+/// writing, so that it can be done while another statement runs.
 #[derive(Debug)]
 pub struct EncodedBatch {
     first_seq: i64,
     size: i64,
     counts: Counts,
-    json: String,
+    results: String,
 }
 
 impl EncodedBatch {
@@ -373,31 +394,28 @@ impl EncodedBatch {
         let Some(first) = items.first() else {
             return Ok(None);
         };
-        let stored: Vec<StoredRef<'_>> = items
-            .iter()
-            .map(|item| {
-                (
-                    item.name.as_str(),
-                    item.result.as_str(),
-                    item.detail.as_deref(),
-                    item.effect.as_deref(),
-                    undo_text(item.undo),
-                    item.undo_detail.as_deref(),
-                )
-            })
-            .collect();
-        EncodedBatch::new(first.seq, Counts::of(items), &stored).map(Some)
-    }
-
-    fn new(first_seq: i64, counts: Counts, stored: &[StoredRef<'_>]) -> Result<EncodedBatch> {
-        Ok(EncodedBatch {
-            first_seq,
-            size: i64::try_from(stored.len()).unwrap_or(i64::MAX),
-            counts,
-            json: encode(stored)?,
-        })
+        let results = items.iter().map(|item| {
+            (
+                1,
+                item.result.as_str(),
+                item.detail.as_deref(),
+                item.effect.as_deref(),
+                undo_text(item.undo),
+                item.undo_detail.as_deref(),
+            )
+        });
+        Ok(Some(EncodedBatch {
+            first_seq: first.seq,
+            size: i64::try_from(items.len()).unwrap_or(i64::MAX),
+            counts: Counts::of(items),
+            results: encode(results)?,
+        }))
     }
 }
+
+/// An action's batches (`b`) with their names (`n`).
+const NAMED_BATCHES: &str = "action_batches b JOIN action_names n \
+    ON n.action_id = b.action_id AND n.first_seq = b.first_seq";
 
 /// name, tld_id, registrar_id, statuses, created_at, expires_at
 type NewDomainRow<'a> = (&'a str, i64, Option<i64>, String, i64, Option<i64>);
@@ -562,48 +580,64 @@ impl Tx {
         })
         .map_err(insert_error("action"))?;
         for (first_seq, batch) in (0_i64..).step_by(BATCH).zip(items.chunks(BATCH)) {
-            let stored: Vec<StoredRef<'_>> = batch
-                .iter()
-                .map(|item| {
-                    (
-                        item.name.as_str(),
-                        item.result.as_str(),
-                        item.detail.as_deref(),
-                        None,
-                        None,
-                        None,
-                    )
-                })
-                .collect();
+            let names: Vec<&str> = batch.iter().map(|item| item.name.as_str()).collect();
+            let names = serde_json::to_string(&names)
+                .map_err(|error| corrupt("action names", &error.to_string()))?;
+            on!(self, |conn| sqlx::query(
+                "INSERT INTO action_names (action_id, first_seq, names) VALUES ($1, $2, $3)"
+            )
+            .bind(id)
+            .bind(first_seq)
+            .bind(&names)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))
+            .map_err(insert_error("names of an action"))?;
             let mut counts = Counts::default();
             for item in batch {
                 counts.add(item.result, None);
             }
-            self.write_batch(id, &EncodedBatch::new(first_seq, counts, &stored)?)
-                .await?;
+            let results = batch.iter().map(|item| {
+                (
+                    1,
+                    item.result.as_str(),
+                    item.detail.as_deref(),
+                    None,
+                    None,
+                    None,
+                )
+            });
+            let encoded = EncodedBatch {
+                first_seq,
+                size: i64::try_from(batch.len()).unwrap_or(i64::MAX),
+                counts,
+                results: encode(results)?,
+            };
+            self.write_batch(id, &encoded).await?;
         }
         Ok(id)
     }
 
-    /// Writes a batch of an action's names with their results and counts: new (as decided),
-    /// or back as [`Tx::next_batches`] gave it.
+    /// Writes the results and counts of a batch of an action's names: new (as decided), or
+    /// back as [`Tx::next_batches`] gave it. (The names themselves are written once, when the
+    /// action is decided.)
     pub async fn write_batch(&mut self, action_id: i64, batch: &EncodedBatch) -> Result<()> {
         let EncodedBatch {
             first_seq,
             size,
             counts,
-            json,
+            results,
         } = batch;
         on!(self, |conn| sqlx::query(
             "INSERT INTO action_batches (action_id, first_seq, size, pending, applied, already, \
-             not_ours, refused, invalid, undone, undo_refused, undo_pending, items) \
+             not_ours, refused, invalid, undone, undo_refused, undo_pending, results) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (action_id, first_seq) DO UPDATE SET pending = excluded.pending, \
              applied = excluded.applied, already = excluded.already, \
              not_ours = excluded.not_ours, refused = excluded.refused, \
              invalid = excluded.invalid, undone = excluded.undone, \
              undo_refused = excluded.undo_refused, undo_pending = excluded.undo_pending, \
-             items = excluded.items"
+             results = excluded.results"
         )
         .bind(action_id)
         .bind(first_seq)
@@ -617,11 +651,11 @@ impl Tx {
         .bind(counts.undone)
         .bind(counts.undo_refused)
         .bind(counts.undo_pending)
-        .bind(json)
+        .bind(results)
         .execute(conn)
         .await
         .map(|done| done.rows_affected()))
-        .map_err(insert_error("names of an action"))?;
+        .map_err(insert_error("results of an action"))?;
         Ok(())
     }
 
@@ -711,28 +745,29 @@ impl Tx {
 
     /// The actions (of one organisation, or of all) that listed `name`, newest first, with the
     /// name's result in each: a domain's history. `name` is canonical (letters, digits, hyphens
-    /// and dots), so it is found in the batches' JSON text as the opening string of an item.
+    /// and dots), so it is found in the batches' JSON text as a whole string.
     pub async fn actions_naming(
         &mut self,
         org_id: Option<i64>,
         name: &str,
         limit: i64,
     ) -> Result<Vec<(Action, ActionItem)>> {
-        let pattern = format!("%[\"{name}\",%");
-        let rows: Vec<(i64, i64, String)> = on!(self, |conn| sqlx::query_as(
-            "SELECT b.action_id, b.first_seq, b.items FROM action_batches b \
+        let pattern = format!("%\"{name}\"%");
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT b.action_id, b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
              JOIN actions a ON a.id = b.action_id \
-             WHERE ($1 IS NULL OR a.org_id = $1) AND b.items LIKE $2 \
+             WHERE ($1 IS NULL OR a.org_id = $1) AND n.names LIKE $2 \
              ORDER BY b.action_id DESC, b.first_seq LIMIT $3"
-        )
-        .bind(org_id)
-        .bind(&pattern)
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?;
+        ));
+        let rows: Vec<(i64, i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
+            .bind(org_id)
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?;
         let mut history = Vec::new();
-        for (action_id, first_seq, json) in rows {
-            let Some(item) = decode(first_seq, &json)?
+        for (action_id, first_seq, names, results) in rows {
+            let Some(item) = decode(first_seq, &names, &results)?
                 .into_iter()
                 .find(|item| item.name == name)
             else {
@@ -756,18 +791,20 @@ impl Tx {
         let mut items: Vec<ActionItem> = Vec::new();
         let mut after = after_seq;
         while items.len() < wanted {
-            let row: Option<(i64, String)> = on!(self, |conn| sqlx::query_as(
-                "SELECT first_seq, items FROM action_batches \
-                 WHERE action_id = $1 AND first_seq + size - 1 > $2 ORDER BY first_seq LIMIT 1"
-            )
-            .bind(action_id)
-            .bind(after)
-            .fetch_optional(conn)
-            .await)?;
-            let Some((first_seq, json)) = row else {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
+                 WHERE b.action_id = $1 AND b.first_seq + b.size - 1 > $2 \
+                 ORDER BY b.first_seq LIMIT 1"
+            ));
+            let row: Option<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
+                .bind(action_id)
+                .bind(after)
+                .fetch_optional(conn)
+                .await)?;
+            let Some((first_seq, names, results)) = row else {
                 break;
             };
-            let batch = decode(first_seq, &json)?;
+            let batch = decode(first_seq, &names, &results)?;
             after = batch.last().map_or(after, |item| item.seq);
             let room = wanted - items.len();
             items.extend(
@@ -790,20 +827,18 @@ impl Tx {
         undoing: bool,
         limit: i64,
     ) -> Result<Vec<Vec<ActionItem>>> {
-        let sql = if undoing {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
-             AND undo_pending > 0 ORDER BY first_seq LIMIT $2"
-        } else {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 \
-             AND pending > 0 ORDER BY first_seq LIMIT $2"
-        };
-        let rows: Vec<(i64, String)> = on!(self, |conn| sqlx::query_as(sql)
+        let to_do = if undoing { "undo_pending" } else { "pending" };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
+             WHERE b.action_id = $1 AND b.{to_do} > 0 ORDER BY b.first_seq LIMIT $2"
+        ));
+        let rows: Vec<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
             .bind(action_id)
             .bind(limit)
             .fetch_all(conn)
             .await)?;
         rows.into_iter()
-            .map(|(first_seq, json)| decode(first_seq, &json))
+            .map(|(first_seq, names, results)| decode(first_seq, &names, &results))
             .collect()
     }
 
@@ -1422,21 +1457,19 @@ impl Tx {
         action_id: i64,
         undoing: bool,
     ) -> Result<Option<String>> {
-        let sql = if undoing {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 AND undone > 0 \
-             ORDER BY first_seq DESC LIMIT 1"
-        } else {
-            "SELECT first_seq, items FROM action_batches WHERE action_id = $1 AND applied > 0 \
-             ORDER BY first_seq DESC LIMIT 1"
-        };
-        let row: Option<(i64, String)> = on!(self, |conn| sqlx::query_as(sql)
+        let changed = if undoing { "undone" } else { "applied" };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
+             WHERE b.action_id = $1 AND b.{changed} > 0 ORDER BY b.first_seq DESC LIMIT 1"
+        ));
+        let row: Option<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
             .bind(action_id)
             .fetch_optional(conn)
             .await)?;
-        let Some((first_seq, json)) = row else {
+        let Some((first_seq, names, results)) = row else {
             return Ok(None);
         };
-        Ok(decode(first_seq, &json)?
+        Ok(decode(first_seq, &names, &results)?
             .into_iter()
             .rev()
             .find(|item| {

@@ -508,7 +508,9 @@ async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
         };
         let statements = [
             "DROP TABLE action_batches".to_owned(),
-            "DELETE FROM _sqlx_migrations WHERE version = 4".to_owned(),
+            "DROP TABLE action_names".to_owned(),
+            // 0010 runs again after it, on the batches it makes.
+            "DELETE FROM _sqlx_migrations WHERE version IN (4, 10)".to_owned(),
             format!(
                 "CREATE TABLE action_items (action_id BIGINT NOT NULL REFERENCES actions(id), \
                  seq BIGINT NOT NULL, name TEXT NOT NULL, result TEXT NOT NULL, detail TEXT, \
@@ -565,6 +567,105 @@ async fn names_stored_a_row_each_read_back_the_same_after_migration_0004() {
         let next = tx.next_batches(7, true, 1).await.unwrap().remove(0);
         assert_eq!(next.first().map(|item| item.seq), Some(0));
         assert_eq!(next.len(), 10_000);
+        drop(tx);
+        store.close().await;
+    }
+}
+
+/// Migration 0010 moved an action's names out of its batches' results: batches stored with
+/// each name beside its results read back the same, names, results, details, effects and undo
+/// results, in order; a domain's history still finds the action.
+#[tokio::test]
+async fn batches_stored_with_their_names_read_back_the_same_after_migration_0010() {
+    for db in TestStore::each().await {
+        let mut tx = db.store.write().await.unwrap();
+        let (org, user) = registry_with_user(&mut tx).await;
+        tx.commit().await.unwrap();
+        db.store.close().await;
+        let statements = [
+            "DROP TABLE action_batches".to_owned(),
+            "DROP TABLE action_names".to_owned(),
+            "DELETE FROM _sqlx_migrations WHERE version = 10".to_owned(),
+            "CREATE TABLE action_batches (action_id BIGINT NOT NULL REFERENCES actions(id), \
+             first_seq BIGINT NOT NULL, size BIGINT NOT NULL, pending BIGINT NOT NULL, \
+             applied BIGINT NOT NULL, already BIGINT NOT NULL, not_ours BIGINT NOT NULL, \
+             refused BIGINT NOT NULL, invalid BIGINT NOT NULL, undone BIGINT NOT NULL, \
+             undo_refused BIGINT NOT NULL, undo_pending BIGINT NOT NULL, items TEXT NOT NULL, \
+             PRIMARY KEY (action_id, first_seq))"
+                .to_owned(),
+            format!(
+                "INSERT INTO actions (id, org_id, kind, state, reason, requested_by, decided_by, \
+                 total, created_at) VALUES (7, {org}, 'hold', 'undoing', 'botnet', 'desk', {user}, \
+                 4, 0)"
+            ),
+            r#"INSERT INTO action_batches VALUES
+               (7, 0, 3, 0, 2, 0, 0, 0, 1, 1, 0, 1, '[["a.test","applied",null,{"added_statuses":["serverHold"]},"undone",null],["b.test","applied",null,{"added_statuses":["serverHold"]},null,null],["B\"ad..é","invalid","a \"quoted\" reason",null,null,null]]'),
+               (7, 3, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, '[["c.test","refused","held",null,"refused","changed since"]]')"#
+                .to_owned(),
+        ];
+        run_raw(&db, &statements).await;
+
+        let store = Store::open(&db.url).await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let items = tx.action_items(7, -1, 10).await.unwrap();
+        let read: Vec<_> = items
+            .iter()
+            .map(|item| {
+                (
+                    item.seq,
+                    item.name.as_str(),
+                    item.result,
+                    item.detail.as_deref(),
+                    item.effect
+                        .as_ref()
+                        .map(|effect| effect.added_statuses.clone()),
+                    item.undo,
+                    item.undo_detail.as_deref(),
+                )
+            })
+            .collect();
+        let held = Some(vec![EppStatus::ServerHold]);
+        assert_eq!(
+            read,
+            [
+                (
+                    0,
+                    "a.test",
+                    ItemResult::Applied,
+                    None,
+                    held.clone(),
+                    Some(true),
+                    None
+                ),
+                (1, "b.test", ItemResult::Applied, None, held, None, None),
+                (
+                    2,
+                    "B\"ad..é",
+                    ItemResult::Invalid,
+                    Some("a \"quoted\" reason"),
+                    None,
+                    None,
+                    None
+                ),
+                (
+                    3,
+                    "c.test",
+                    ItemResult::Refused,
+                    Some("held"),
+                    None,
+                    Some(false),
+                    Some("changed since")
+                ),
+            ],
+            "{:?}",
+            db.backend()
+        );
+        let next = tx.next_batches(7, true, 5).await.unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0][1].name, "b.test");
+        let history = tx.actions_naming(None, "b.test", 10).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].1.seq, 1);
         drop(tx);
         store.close().await;
     }
