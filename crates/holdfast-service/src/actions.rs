@@ -678,22 +678,15 @@ pub(crate) fn params_by_tld(
 }
 
 /// Applies the pending names of a transaction's batches, gives each its result, and returns
-/// the batches encoded for writing back.
+/// the batches encoded for writing back. Batch by batch, the names are looked up while the
+/// previous batch is planned and the next one's names are parsed: the async side's work is done
+/// while SQLite's thread looks up, not between its statements.
 async fn apply_chunk(
     tx: &mut Tx,
     action: &Action,
     batches: &mut [Vec<ActionItem>],
     now: Timestamp,
 ) -> Result<Vec<EncodedBatch>> {
-    let mut pending: Vec<&mut ActionItem> = batches
-        .iter_mut()
-        .flatten()
-        .filter(|item| item.result == ItemResult::Pending)
-        .collect();
-    let names = item_names(pending.iter().map(|item| &**item))?;
-    let states = tx
-        .name_states_with(&names, now, !action.kind.on_unregistered())
-        .await?;
     let tlds: HashMap<String, TldSettings> = tx
         .tld_settings()
         .await?
@@ -708,28 +701,87 @@ async fn apply_chunk(
         action.until,
         now,
     );
-    let mut planned = Vec::with_capacity(names.len());
-    for (item, name) in pending.iter_mut().zip(&names) {
-        let Some((tld_id, params)) = params.get(name.tld()) else {
-            item.result = ItemResult::NotOurs;
-            item.detail = Some(format!("the TLD .{} is no longer served", name.tld()));
-            continue;
-        };
-        let before = states.get(name).unwrap_or(&NameState::UNREGISTERED);
-        match holdfast_model::action::plan(action.kind, params, before) {
-            Outcome::Applied { after, effect } => {
-                planned.push((name, *tld_id, before, after));
-                item.result = ItemResult::Applied;
-                item.effect = Some(Box::new(effect));
-            }
-            Outcome::Already => item.result = ItemResult::Already,
-            Outcome::Refused(why) => {
-                item.result = ItemResult::Refused;
-                item.detail = Some(why);
-            }
-        }
+    let delegations = !action.kind.on_unregistered();
+    // Per batch, the names of its pending items, in order.
+    let mut names: Vec<Vec<DomainName>> = Vec::with_capacity(batches.len());
+    if let Some(first) = batches.first() {
+        names.push(pending_names(first)?);
     }
-    write_planned(tx, action, &planned, batches, now).await
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut looked_up: Option<HashMap<DomainName, NameState>> = None;
+    // Step `at` looks up batch `at` (while there is one) as it plans batch `at - 1` and
+    // parses the names of batch `at + 1`.
+    for at in 0..=batches.len() {
+        let lookup = async {
+            match names.get(at) {
+                Some(names) => tx.name_states_with(names, now, delegations).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (states, next) = tokio::join!(lookup, async {
+            if let Some(states) = looked_up.take() {
+                let batch = at - 1;
+                let changes =
+                    plan_batch(action, &params, &mut batches[batch], &names[batch], states);
+                planned.extend(changes.map(|(place, change)| ((batch, place), change)));
+            }
+            batches
+                .get(at + 1)
+                .map(|batch| pending_names(batch))
+                .transpose()
+        });
+        looked_up = states?;
+        names.extend(next?);
+    }
+    write_planned(tx, action, &planned, &names, batches, now).await
+}
+
+/// The names of a batch's pending items, which the store holds in canonical form.
+fn pending_names(batch: &[ActionItem]) -> Result<Vec<DomainName>> {
+    item_names(
+        batch
+            .iter()
+            .filter(|item| item.result == ItemResult::Pending),
+    )
+}
+
+/// Plans the action on a batch's pending items (named `names`, in `states` as looked up):
+/// each gets its result; gives the changes, each with its name's place in `names`.
+fn plan_batch<'a>(
+    action: &'a Action,
+    params: &'a HashMap<&str, (i64, ActionParams)>,
+    batch: &'a mut [ActionItem],
+    names: &'a [DomainName],
+    mut states: HashMap<DomainName, NameState>,
+) -> impl Iterator<Item = (usize, NameChange)> + 'a {
+    let pending = batch
+        .iter_mut()
+        .filter(|item| item.result == ItemResult::Pending);
+    pending
+        .zip(names)
+        .enumerate()
+        .filter_map(move |(place, (item, name))| {
+            let Some((tld_id, params)) = params.get(name.tld()) else {
+                item.result = ItemResult::NotOurs;
+                item.detail = Some(format!("the TLD .{} is no longer served", name.tld()));
+                return None;
+            };
+            // A name is once in an action: its state is taken, not copied.
+            let before = states.remove(name).unwrap_or_default();
+            match holdfast_model::action::plan(action.kind, params, &before) {
+                Outcome::Applied { after, effect } => {
+                    item.result = ItemResult::Applied;
+                    item.effect = Some(Box::new(effect));
+                    return Some((place, (*tld_id, before, after)));
+                }
+                Outcome::Already => item.result = ItemResult::Already,
+                Outcome::Refused(why) => {
+                    item.result = ItemResult::Refused;
+                    item.detail = Some(why);
+                }
+            }
+            None
+        })
 }
 
 /// Undoes the applied names of a transaction's batches that have no undo result yet, gives
@@ -746,7 +798,7 @@ async fn undo_chunk(
         .filter(|item| item.result == ItemResult::Applied && item.undo.is_none())
         .collect();
     let names = item_names(todo.iter().map(|item| &**item))?;
-    let states = tx.name_states(&names, now).await?;
+    let mut states = tx.name_states(&names, now).await?;
     let tlds: HashMap<String, i64> = tx
         .tld_settings()
         .await?
@@ -754,11 +806,11 @@ async fn undo_chunk(
         .map(|tld| (tld.name.as_str().to_owned(), tld.id))
         .collect();
     let mut planned = Vec::with_capacity(names.len());
-    for (item, name) in todo.iter_mut().zip(&names) {
-        let now_state = states.get(name).unwrap_or(&NameState::UNREGISTERED);
+    for (index, (item, name)) in todo.iter_mut().zip(&names).enumerate() {
+        let now_state = states.remove(name).unwrap_or_default();
         let restored = match (&item.effect, tlds.get(name.tld())) {
             (Some(effect), Some(&tld_id)) => {
-                holdfast_model::action::undo(effect, now_state).map(|restored| (tld_id, restored))
+                holdfast_model::action::undo(effect, &now_state).map(|restored| (tld_id, restored))
             }
             (None, _) => Err("the action recorded no change for this name".to_owned()),
             (_, None) => Err(format!("the TLD .{} is no longer served", name.tld())),
@@ -766,7 +818,7 @@ async fn undo_chunk(
         match restored {
             Ok((tld_id, restored)) => {
                 item.undo = Some(true);
-                planned.push((name, tld_id, now_state, restored));
+                planned.push(((0, index), (tld_id, now_state, restored)));
             }
             Err(why) => {
                 item.undo = Some(false);
@@ -774,25 +826,29 @@ async fn undo_chunk(
             }
         }
     }
-    write_planned(tx, action, &planned, batches, now).await
+    write_planned(tx, action, &planned, &[names], batches, now).await
 }
 
-/// A name's state before (as read) and after, in its TLD, as a chunk plans it.
-type Planned<'a> = (&'a DomainName, i64, &'a NameState, NameState);
+/// A name's change: its TLD, and its state before (as read) and after.
+type NameChange = (i64, NameState, NameState);
+
+/// A change a chunk plans, with where its name lies among the chunk's names (list, place).
+type Planned = ((usize, usize), NameChange);
 
 /// Writes the states a chunk planned (blocks it makes are recorded as the action's) and,
 /// meanwhile, encodes its batches for writing back.
 async fn write_planned(
     tx: &mut Tx,
     action: &Action,
-    planned: &[Planned<'_>],
+    planned: &[Planned],
+    names: &[Vec<DomainName>],
     batches: &[Vec<ActionItem>],
     now: Timestamp,
 ) -> Result<Vec<EncodedBatch>> {
     let changes: Vec<StateChange<'_>> = planned
         .iter()
-        .map(|(name, tld_id, before, after)| StateChange {
-            name,
+        .map(|((list, place), (tld_id, before, after))| StateChange {
+            name: &names[*list][*place],
             tld_id: *tld_id,
             before,
             after,
