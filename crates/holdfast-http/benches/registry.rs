@@ -253,7 +253,7 @@ async fn block_bench(zone: &std::path::Path) {
             0 => name(i),                           // registered: refused
             1 => format!("dga{i:07}.example"),      // not ours
             2 => format!("bad_{i}..bench"),         // invalid
-            3 => format!("DGA{:07}.Bench.", i - 3), // a repeat of an earlier name
+            3 => format!("DGA{:07}.Bench.", i + 1), // the next name, spelt otherwise
             _ => format!("dga{i:07}.bench"),
         })
         .collect();

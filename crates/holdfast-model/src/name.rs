@@ -350,9 +350,7 @@ impl DomainName {
 
     /// The last label, in A-label form.
     pub fn tld(&self) -> &str {
-        self.ascii
-            .rsplit_once('.')
-            .map_or(&self.ascii, |(_, tld)| tld)
+        last_labels(&self.ascii, 1)
     }
 
     /// The name without its first label, or `None` for a TLD.
@@ -405,9 +403,12 @@ impl DomainName {
 
 /// The last `count` dot-separated labels of `name` (all of it when it has fewer).
 fn last_labels(name: &str, count: usize) -> &str {
+    // Bytes, not chars: a dot is one byte in UTF-8, and a byte search is several times faster
+    // than `rfind` on names this short (it runs for every name of a list, more than once).
+    let bytes = name.as_bytes();
     let mut start = name.len();
     for _ in 0..count {
-        match name[..start].rfind('.') {
+        match bytes[..start].iter().rposition(|&b| b == b'.') {
             Some(dot) => start = dot,
             None => return name,
         }

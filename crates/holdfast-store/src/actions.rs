@@ -1157,9 +1157,9 @@ impl Tx {
             &[],
         )
         .await?;
-        // One order for the names blocked until the same date (an action's names all are),
-        // their rows written per TLD; a name whose block ended but was not lifted yet is
-        // blocked again (its row replaced).
+        // One order for the names of a TLD blocked until the same date (an action's names
+        // all are); a name whose block ended but was not lifted yet is blocked again (its row
+        // replaced).
         let mut by_order: BTreeMap<(Timestamp, i64), Vec<&str>> = BTreeMap::new();
         for (change, until) in &blocked {
             by_order
@@ -1167,21 +1167,17 @@ impl Tx {
                 .or_default()
                 .push(change.name.as_str());
         }
-        let mut order: Option<(Timestamp, i64)> = None;
         for ((until, tld_id), names) in by_order {
-            let order_id = match order {
-                Some((ends, id)) if ends == until => id,
-                _ => self.insert_block_order(origin, at, micros(until)).await?,
-            };
-            order = Some((until, order_id));
+            let order_id = self
+                .insert_block_order(origin, tld_id, at, micros(until))
+                .await?;
             self.bulk_execute(
-                "INSERT INTO blocked_names (name, tld_id, order_id) \
-                 SELECT column1, $2, $3 FROM {rows} AS v WHERE true \
-                 ON CONFLICT (name) DO UPDATE SET tld_id = excluded.tld_id, \
-                 order_id = excluded.order_id",
+                "INSERT INTO blocked_names (name, order_id) \
+                 SELECT column1, $2 FROM {rows} AS v WHERE true \
+                 ON CONFLICT (name) DO UPDATE SET order_id = excluded.order_id",
                 &[Col::Text],
                 &names,
-                &[Bind::Int(Some(tld_id)), Bind::Int(Some(order_id))],
+                &[Bind::Int(Some(order_id))],
             )
             .await
             .map_err(insert_error("block"))?;
@@ -1252,7 +1248,7 @@ impl Tx {
             "SELECT CAST(COUNT(*) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN o.ends_at <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
              FROM blocked_names b JOIN block_orders o ON o.id = b.order_id \
-             JOIN tlds t ON t.id = b.tld_id \
+             JOIN tlds t ON t.id = o.tld_id \
              WHERE ($1 IS NULL OR t.org_id = $1) AND o.ends_at > $2"
         )
         .bind(org_id)
@@ -1264,7 +1260,7 @@ impl Tx {
             on!(self, |conn| sqlx::query_as(
                 "SELECT b.name, o.reason, o.requested_by, o.starts_at, o.ends_at, o.action_id \
                  FROM blocked_names b JOIN block_orders o ON o.id = b.order_id \
-                 JOIN tlds t ON t.id = b.tld_id \
+                 JOIN tlds t ON t.id = o.tld_id \
                  WHERE ($1 IS NULL OR t.org_id = $1) AND o.ends_at > $2 \
                  ORDER BY o.ends_at, b.name LIMIT $3"
             )
@@ -1295,17 +1291,20 @@ impl Tx {
         })
     }
 
-    /// Records what a block decision says (its names follow in `blocked_names`); returns its id.
+    /// Records what a block decision says in a TLD (its names follow in `blocked_names`);
+    /// returns its id.
     async fn insert_block_order(
         &mut self,
         origin: BlockOrigin<'_>,
+        tld_id: i64,
         starts_at: i64,
         ends_at: i64,
     ) -> Result<i64> {
         let (id,): (i64,) = on!(self, |conn| sqlx::query_as(
-            "INSERT INTO block_orders (reason, requested_by, starts_at, ends_at, action_id) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id"
+            "INSERT INTO block_orders (tld_id, reason, requested_by, starts_at, ends_at, \
+             action_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
+        .bind(tld_id)
         .bind(origin.reason)
         .bind(origin.requested_by)
         .bind(starts_at)
