@@ -2,6 +2,7 @@
 //! commit the names' new state and results together, resumable after a stop, and undone exactly.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -118,43 +119,94 @@ fn check_some(names: &[String], tlds: &HashMap<String, TldSettings>) -> Vec<NewI
 
 /// The given names checked, in order, each valid name once (its first place in the list).
 pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) -> Classified {
+    // Each name's hash (foldhash, seeded at random so that a list cannot be made to collide;
+    // several times faster than SipHash on a short name) is taken as it is checked.
+    let hasher = foldhash::fast::RandomState::default();
+    let check = |names: &[String]| {
+        let items = check_some(names, tlds);
+        let hashes: Vec<u64> = items
+            .iter()
+            .map(|item| hasher.hash_one(item.name.as_str()))
+            .collect();
+        (items, hashes)
+    };
     // Checking a name (IDNA) is most of the work and independent per name: a long list is cut
     // into one piece per core, checked in parallel and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut items: Vec<NewItem> = if names.len() < PARALLEL_NAMES || threads < 2 {
-        check_some(names, tlds)
-    } else {
+    let parallel = names.len() >= PARALLEL_NAMES && threads > 1;
+    let (mut items, hashes) = if parallel {
         let size = names.len().div_ceil(threads);
         std::thread::scope(|scope| {
             let workers: Vec<_> = names
                 .chunks(size)
-                .map(|chunk| (chunk, scope.spawn(move || check_some(chunk, tlds))))
+                .map(|chunk| (chunk, scope.spawn(move || check(chunk))))
                 .collect();
             let mut items = Vec::with_capacity(names.len());
+            let mut hashes = Vec::with_capacity(names.len());
             // A piece whose thread failed is checked again here: no name goes missing.
             for (chunk, worker) in workers {
-                items.extend(worker.join().unwrap_or_else(|_| check_some(chunk, tlds)));
+                let (some, their_hashes) = worker.join().unwrap_or_else(|_| check(chunk));
+                items.extend(some);
+                hashes.extend(their_hashes);
             }
-            items
+            (items, hashes)
         })
+    } else {
+        check(names)
     };
-    // Repeats are found with a set of the names where they lie (foldhash, seeded at random so
-    // that a list cannot be made to collide, hashes a short name several times faster than the
-    // standard SipHash), then dropped in place: no name is copied. Invalid inputs are all kept.
-    let mut seen: HashSet<&str, foldhash::fast::RandomState> =
-        HashSet::with_capacity_and_hasher(items.len(), foldhash::fast::RandomState::default());
-    let first: Vec<bool> = items
-        .iter()
-        .map(|item| item.result == ItemResult::Invalid || seen.insert(&item.name))
-        .collect();
-    drop(seen);
-    let mut first = first.into_iter();
-    items.retain(|_| first.next().unwrap_or(true));
+    // Repeats are found by their hashes in two halves (by one bit of the hash), each on a
+    // core of its own when the list is long; then dropped in place: no name is copied.
+    let (mut repeats, others) = if parallel {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| repeats_in(&items, &hashes, 1));
+            let repeats = repeats_in(&items, &hashes, 0);
+            let others = other
+                .join()
+                .unwrap_or_else(|_| repeats_in(&items, &hashes, 1));
+            (repeats, others)
+        })
+    } else {
+        (
+            repeats_in(&items, &hashes, 0),
+            repeats_in(&items, &hashes, 1),
+        )
+    };
+    repeats.extend(others);
+    if !repeats.is_empty() {
+        let mut keep = vec![true; items.len()];
+        for index in repeats {
+            keep[index] = false;
+        }
+        let mut keep = keep.into_iter();
+        items.retain(|_| keep.next().unwrap_or(true));
+    }
     let pending = items
         .iter()
         .filter(|item| item.result == ItemResult::Pending)
         .count();
     Classified { items, pending }
+}
+
+/// Where the valid names repeat an earlier one, among those whose hash has bit 40 = `half`
+/// (a bit the hash table uses neither to place an entry nor to tag it). Invalid inputs are
+/// all kept.
+fn repeats_in(items: &[NewItem], hashes: &[u64], half: u64) -> Vec<usize> {
+    let mut seen: hashbrown::HashTable<usize> =
+        hashbrown::HashTable::with_capacity(items.len() / 2);
+    let mut repeats = Vec::new();
+    for (index, (item, &hash)) in items.iter().zip(hashes).enumerate() {
+        if item.result == ItemResult::Invalid || (hash >> 40) & 1 != half {
+            continue;
+        }
+        let same = |&earlier: &usize| items[earlier].name == item.name;
+        match seen.entry(hash, same, |&earlier| hashes[earlier]) {
+            hashbrown::hash_table::Entry::Occupied(_) => repeats.push(index),
+            hashbrown::hash_table::Entry::Vacant(place) => {
+                place.insert(index);
+            }
+        }
+    }
+    repeats
 }
 
 pub(crate) fn optional_text(
@@ -991,5 +1043,47 @@ impl Drop for Claim {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         ids.remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list long enough to be checked and searched for repeats on several cores keeps each
+    /// valid name once, at its first place, in order; every invalid input stays.
+    #[test]
+    fn a_long_list_keeps_each_name_once_at_its_first_place() {
+        let tld = TldSettings {
+            id: 1,
+            name: DomainName::parse("test").unwrap(),
+            org_id: 1,
+            sinkhole: Vec::new(),
+        };
+        let tlds = HashMap::from([("test".to_owned(), tld)]);
+        let count = PARALLEL_NAMES * 2;
+        // The second half repeats the first in other spellings (and a subdomain stands for its
+        // registrable name); every tenth input is the same invalid one.
+        let names: Vec<String> = (0..count)
+            .map(|i| match (i % 10, i < count / 2) {
+                (0, _) => "bad..test".to_owned(),
+                (_, true) => format!("n{i}.test"),
+                (1, false) => format!("N{}.Test.", i - count / 2),
+                (_, false) => format!("www.n{}.test", i - count / 2),
+            })
+            .collect();
+        let classified = classify(&names, &tlds);
+        let expected: Vec<&str> = names[..count / 2]
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::repeat_n("bad..test", count / 20))
+            .collect();
+        let got: Vec<&str> = classified
+            .items
+            .iter()
+            .map(|item| item.name.as_str())
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(classified.pending, count / 2 - count / 20);
     }
 }
