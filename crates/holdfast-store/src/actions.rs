@@ -1159,7 +1159,8 @@ impl Tx {
         .await?;
         // One order for the names of a TLD blocked until the same date (an action's names
         // all are); a name whose block ended but was not lifted yet is blocked again (its row
-        // replaced).
+        // replaced). The names name the order just made: `blocked_names` has no foreign key
+        // to check it (migration 0011).
         let mut by_order: BTreeMap<(Timestamp, i64), Vec<&str>> = BTreeMap::new();
         for (change, until) in &blocked {
             by_order

@@ -1,5 +1,9 @@
 -- A block order is one TLD's: the TLD moves from each blocked name to its order, and a blocked
--- name is only its name and order (one foreign key to check when it is written, not two).
+-- name is only its name and order, without foreign keys (a check per name of a million-name
+-- block). What they guarded holds by construction: the names of an order are written by the
+-- statement after the one that makes the order, in the same transaction, with its id as
+-- returned; an order is never deleted (a lifted order is marked lifted); and the order's TLD
+-- is checked once, by the order's own foreign key.
 --
 -- An order made before this with names in several TLDs is split, one order per TLD (the
 -- lowest TLD id keeps the order's id). An order lifted before this has no names left to tell
@@ -23,4 +27,4 @@ WHERE s.split_from = b.order_id AND s.tld_id = b.tld_id;
 
 DROP INDEX block_orders_split;
 ALTER TABLE block_orders DROP COLUMN split_from;
-ALTER TABLE blocked_names DROP COLUMN tld_id;
+ALTER TABLE blocked_names DROP COLUMN tld_id, DROP CONSTRAINT blocked_names_order_id_fkey;

@@ -1,6 +1,10 @@
 -- A block order is one TLD's: the TLD moves from each blocked name to its order, and a blocked
--- name is only its name and order. Writing a blocked name checked two foreign keys (its TLD and
--- its order); now one — a third of SQLite's work inserting a million of them.
+-- name is only its name and order, without foreign keys. Writing a blocked name checked two
+-- (its TLD and its order), each a B-tree search per name: 0.61 s of SQLite's work to insert a
+-- million names, 0.32 s without them. What they guarded holds by construction: the names of an
+-- order are written by the statement after the one that makes the order, in the same
+-- transaction, with its id as returned; an order is never deleted (a lifted order is marked
+-- lifted); and the order's TLD is checked once, by the order's own foreign key.
 --
 -- An order made before this with names in several TLDs is split, one order per TLD (the
 -- lowest TLD id keeps the order's id). An order lifted before this has no names left to tell
@@ -21,7 +25,7 @@ CREATE INDEX block_orders_split ON block_orders(split_from, tld_id);
 
 CREATE TABLE blocked_names_by_order (
     name      TEXT PRIMARY KEY,
-    order_id  INTEGER NOT NULL REFERENCES block_orders(id)
+    order_id  INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO blocked_names_by_order (name, order_id)
 SELECT b.name, CASE WHEN b.tld_id = o.tld_id THEN o.id ELSE
