@@ -15,7 +15,7 @@ use std::str::FromStr;
 use holdfast_model::{ActionKind, DomainName, DsRecord, Effect, NameState, Registration};
 use jiff::Timestamp;
 
-use crate::bulk::{Bind, Col};
+use crate::bulk::{Bind, Col, bind_all};
 use crate::registry::{ds_record, name, statuses, statuses_text};
 use crate::{Result, StoreError, Tx, insert_error, micros, on, timestamp};
 
@@ -285,14 +285,6 @@ struct Counts {
 }
 
 impl Counts {
-    fn of(items: &[ActionItem]) -> Counts {
-        let mut counts = Counts::default();
-        for item in items {
-            counts.add(item.result, item.undo);
-        }
-        counts
-    }
-
     fn add(&mut self, result: ItemResult, undo: UndoResult) {
         *match result {
             ItemResult::Pending => &mut self.pending,
@@ -327,23 +319,6 @@ impl Counts {
 
 fn undo_text(undo: UndoResult) -> Option<&'static str> {
     undo.map(|undone| if undone { "undone" } else { "refused" })
-}
-
-/// The JSON of a batch's results: runs of consecutive names with the same results.
-fn encode<'a>(results: impl Iterator<Item = RunRef<'a>>) -> Result<String> {
-    let mut runs: Vec<RunRef<'a>> = Vec::new();
-    for result in results {
-        match runs.last_mut() {
-            Some(run)
-                if (run.1, run.2, run.3, run.4, run.5)
-                    == (result.1, result.2, result.3, result.4, result.5) =>
-            {
-                run.0 += result.0;
-            }
-            _ => runs.push(result),
-        }
-    }
-    serde_json::to_string(&runs).map_err(|error| corrupt("action results", &error.to_string()))
 }
 
 /// A stored batch's names with their results, numbered from `first_seq`.
@@ -388,6 +363,15 @@ pub struct EncodedBatch {
     results: String,
 }
 
+/// One name's results, borrowed for encoding: result, detail, effect, undo, undo_detail.
+type ResultsRef<'a> = (
+    ItemResult,
+    Option<&'a str>,
+    Option<&'a Effect>,
+    UndoResult,
+    Option<&'a str>,
+);
+
 impl EncodedBatch {
     /// `items`, a whole batch as [`Tx::next_batches`] gave it; `None` when empty.
     pub fn of(items: &[ActionItem]) -> Result<Option<EncodedBatch>> {
@@ -396,26 +380,47 @@ impl EncodedBatch {
         };
         let results = items.iter().map(|item| {
             (
-                1,
-                item.result.as_str(),
+                item.result,
                 item.detail.as_deref(),
                 item.effect.as_deref(),
-                undo_text(item.undo),
+                item.undo,
                 item.undo_detail.as_deref(),
             )
         });
-        Ok(Some(EncodedBatch {
-            first_seq: first.seq,
-            size: i64::try_from(items.len()).unwrap_or(i64::MAX),
-            counts: Counts::of(items),
-            results: encode(results)?,
-        }))
+        EncodedBatch::new(first.seq, results).map(Some)
+    }
+
+    /// The batch of names from `first_seq` with these results: its size, its counts, and its
+    /// results as runs of consecutive names with the same ones.
+    fn new<'a>(
+        first_seq: i64,
+        results: impl Iterator<Item = ResultsRef<'a>>,
+    ) -> Result<EncodedBatch> {
+        let mut counts = Counts::default();
+        let mut runs: Vec<RunRef<'a>> = Vec::new();
+        for (result, detail, effect, undo, undo_detail) in results {
+            counts.add(result, undo);
+            let (result, undo) = (result.as_str(), undo_text(undo));
+            match runs.last_mut() {
+                Some(run)
+                    if (run.1, run.2, run.3, run.4, run.5)
+                        == (result, detail, effect, undo, undo_detail) =>
+                {
+                    run.0 += 1;
+                }
+                _ => runs.push((1, result, detail, effect, undo, undo_detail)),
+            }
+        }
+        let size = runs.iter().map(|run| run.0).sum::<usize>();
+        Ok(EncodedBatch {
+            first_seq,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            counts,
+            results: serde_json::to_string(&runs)
+                .map_err(|error| corrupt("action results", &error.to_string()))?,
+        })
     }
 }
-
-/// An action's batches (`b`) with their names (`n`).
-const NAMED_BATCHES: &str = "action_batches b JOIN action_names n \
-    ON n.action_id = b.action_id AND n.first_seq = b.first_seq";
 
 /// name, tld_id, registrar_id, statuses, created_at, expires_at
 type NewDomainRow<'a> = (&'a str, i64, Option<i64>, String, i64, Option<i64>);
@@ -593,27 +598,11 @@ impl Tx {
             .await
             .map(|done| done.rows_affected()))
             .map_err(insert_error("names of an action"))?;
-            let mut counts = Counts::default();
-            for item in batch {
-                counts.add(item.result, None);
-            }
-            let results = batch.iter().map(|item| {
-                (
-                    1,
-                    item.result.as_str(),
-                    item.detail.as_deref(),
-                    None,
-                    None,
-                    None,
-                )
-            });
-            let encoded = EncodedBatch {
-                first_seq,
-                size: i64::try_from(batch.len()).unwrap_or(i64::MAX),
-                counts,
-                results: encode(results)?,
-            };
-            self.write_batch(id, &encoded).await?;
+            let results = batch
+                .iter()
+                .map(|item| (item.result, item.detail.as_deref(), None, None, None));
+            self.write_batch(id, &EncodedBatch::new(first_seq, results)?)
+                .await?;
         }
         Ok(id)
     }
@@ -753,24 +742,21 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<(Action, ActionItem)>> {
         let pattern = format!("%\"{name}\"%");
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT b.action_id, b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
-             JOIN actions a ON a.id = b.action_id \
-             WHERE ($1 IS NULL OR a.org_id = $1) AND n.names LIKE $2 \
-             ORDER BY b.action_id DESC, b.first_seq LIMIT $3"
-        ));
-        let rows: Vec<(i64, i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(org_id)
-            .bind(&pattern)
-            .bind(limit)
-            .fetch_all(conn)
-            .await)?;
+        let batches = self
+            .named_batches(
+                "JOIN actions a ON a.id = b.action_id \
+                 WHERE ($1 IS NULL OR a.org_id = $1) AND n.names LIKE $2 \
+                 ORDER BY b.action_id DESC, b.first_seq LIMIT $3",
+                &[
+                    Bind::Int(org_id),
+                    Bind::Text(&pattern),
+                    Bind::Int(Some(limit)),
+                ],
+            )
+            .await?;
         let mut history = Vec::new();
-        for (action_id, first_seq, names, results) in rows {
-            let Some(item) = decode(first_seq, &names, &results)?
-                .into_iter()
-                .find(|item| item.name == name)
-            else {
+        for (action_id, batch) in batches {
+            let Some(item) = batch.into_iter().find(|item| item.name == name) else {
                 continue;
             };
             if let Some(action) = self.action(action_id).await? {
@@ -791,20 +777,17 @@ impl Tx {
         let mut items: Vec<ActionItem> = Vec::new();
         let mut after = after_seq;
         while items.len() < wanted {
-            let sql = sqlx::AssertSqlSafe(format!(
-                "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
-                 WHERE b.action_id = $1 AND b.first_seq + b.size - 1 > $2 \
-                 ORDER BY b.first_seq LIMIT 1"
-            ));
-            let row: Option<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
-                .bind(action_id)
-                .bind(after)
-                .fetch_optional(conn)
-                .await)?;
-            let Some((first_seq, names, results)) = row else {
+            let next = self
+                .named_batches(
+                    "WHERE b.action_id = $1 AND b.first_seq + b.size - 1 > $2 \
+                     ORDER BY b.first_seq LIMIT 1",
+                    &[Bind::Int(Some(action_id)), Bind::Int(Some(after))],
+                )
+                .await?
+                .pop();
+            let Some((_, batch)) = next else {
                 break;
             };
-            let batch = decode(first_seq, &names, &results)?;
             after = batch.last().map_or(after, |item| item.seq);
             let room = wanted - items.len();
             items.extend(
@@ -828,17 +811,40 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<Vec<ActionItem>>> {
         let to_do = if undoing { "undo_pending" } else { "pending" };
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
-             WHERE b.action_id = $1 AND b.{to_do} > 0 ORDER BY b.first_seq LIMIT $2"
-        ));
-        let rows: Vec<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(action_id)
-            .bind(limit)
-            .fetch_all(conn)
-            .await)?;
+        let filter =
+            format!("WHERE b.action_id = $1 AND b.{to_do} > 0 ORDER BY b.first_seq LIMIT $2");
+        let batches = self
+            .named_batches(
+                &filter,
+                &[Bind::Int(Some(action_id)), Bind::Int(Some(limit))],
+            )
+            .await?;
+        Ok(batches.into_iter().map(|(_, batch)| batch).collect())
+    }
+
+    /// The batches `filter` picks (what follows `FROM action_batches b JOIN action_names n`:
+    /// joins, `WHERE`, `ORDER BY`, `LIMIT`, over `binds`), each with its action, its names
+    /// decoded with their results.
+    async fn named_batches(
+        &mut self,
+        filter: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<(i64, Vec<ActionItem>)>> {
+        let sql = format!(
+            "SELECT b.action_id, b.first_seq, n.names, b.results FROM action_batches b \
+             JOIN action_names n ON n.action_id = b.action_id AND n.first_seq = b.first_seq \
+             {filter}"
+        );
+        let rows: Vec<(i64, i64, String, String)> = on!(self, |conn| bind_all!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())),
+            binds
+        )
+        .fetch_all(conn)
+        .await)?;
         rows.into_iter()
-            .map(|(first_seq, names, results)| decode(first_seq, &names, &results))
+            .map(|(action_id, first_seq, names, results)| {
+                Ok((action_id, decode(first_seq, &names, &results)?))
+            })
             .collect()
     }
 
@@ -1458,18 +1464,16 @@ impl Tx {
         undoing: bool,
     ) -> Result<Option<String>> {
         let changed = if undoing { "undone" } else { "applied" };
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT b.first_seq, n.names, b.results FROM {NAMED_BATCHES} \
-             WHERE b.action_id = $1 AND b.{changed} > 0 ORDER BY b.first_seq DESC LIMIT 1"
-        ));
-        let row: Option<(i64, String, String)> = on!(self, |conn| sqlx::query_as(sql)
-            .bind(action_id)
-            .fetch_optional(conn)
-            .await)?;
-        let Some((first_seq, names, results)) = row else {
+        let filter =
+            format!("WHERE b.action_id = $1 AND b.{changed} > 0 ORDER BY b.first_seq DESC LIMIT 1");
+        let last = self
+            .named_batches(&filter, &[Bind::Int(Some(action_id))])
+            .await?
+            .pop();
+        let Some((_, batch)) = last else {
             return Ok(None);
         };
-        Ok(decode(first_seq, &names, &results)?
+        Ok(batch
             .into_iter()
             .rev()
             .find(|item| {

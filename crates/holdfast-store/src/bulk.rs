@@ -28,6 +28,21 @@ pub(crate) enum Bind<'a> {
     Text(&'a str),
 }
 
+/// `$query` with each of `$binds` (a slice of [`Bind`]) bound after what it has.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match *bind {
+                $crate::bulk::Bind::Int(value) => query.bind(value),
+                $crate::bulk::Bind::Text(value) => query.bind(value),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_all;
+
 impl Tx {
     /// `(SELECT … AS column1, … AS columnN FROM <the JSON rows in $1>)` for this backend. One
     /// column travels as a flat array of values, more as an array of arrays.
@@ -81,14 +96,13 @@ impl Tx {
             let json =
                 rows_json(chunk, cols).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
             affected += on!(self, |conn| {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json);
-                for bind in binds {
-                    query = match *bind {
-                        Bind::Int(value) => query.bind(value),
-                        Bind::Text(value) => query.bind(value),
-                    };
-                }
-                query.execute(conn).await.map(|done| done.rows_affected())
+                bind_all!(
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(json),
+                    binds
+                )
+                .execute(conn)
+                .await
+                .map(|done| done.rows_affected())
             })?;
         }
         Ok(affected)
@@ -111,14 +125,12 @@ impl Tx {
         for chunk in rows.chunks(BULK) {
             let json = rows_json(chunk, cols)?;
             let mut page: Vec<R> = on!(self, |conn| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(json);
-                for bind in binds {
-                    query = match *bind {
-                        Bind::Int(value) => query.bind(value),
-                        Bind::Text(value) => query.bind(value),
-                    };
-                }
-                query.fetch_all(conn).await
+                bind_all!(
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(json),
+                    binds
+                )
+                .fetch_all(conn)
+                .await
             })?;
             fetched.append(&mut page);
         }
