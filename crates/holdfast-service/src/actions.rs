@@ -134,47 +134,19 @@ pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) ->
     // into one piece per core, checked in parallel and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let parallel = names.len() >= PARALLEL_NAMES && threads > 1;
-    let (mut items, hashes) = if parallel {
-        let size = names.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = names
-                .chunks(size)
-                .map(|chunk| (chunk, scope.spawn(move || check(chunk))))
-                .collect();
-            let mut items = Vec::with_capacity(names.len());
-            let mut hashes = Vec::with_capacity(names.len());
-            // A piece whose thread failed is checked again here: no name goes missing.
-            for (chunk, worker) in workers {
-                let (some, their_hashes) = worker.join().unwrap_or_else(|_| check(chunk));
-                items.extend(some);
-                hashes.extend(their_hashes);
-            }
-            (items, hashes)
-        })
-    } else {
-        check(names)
-    };
+    let pieces: Vec<&[String]> = names.chunks(names.len().div_ceil(threads).max(1)).collect();
+    let mut items = Vec::with_capacity(names.len());
+    let mut hashes = Vec::with_capacity(names.len());
+    for (some, their_hashes) in each_on_a_core(&pieces, parallel, |piece| check(piece)) {
+        items.extend(some);
+        hashes.extend(their_hashes);
+    }
     // Repeats are found by their hashes in two halves (by one bit of the hash), each on a
     // core of its own when the list is long; then dropped in place: no name is copied.
-    let (mut repeats, others) = if parallel {
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| repeats_in(&items, &hashes, 1));
-            let repeats = repeats_in(&items, &hashes, 0);
-            let others = other
-                .join()
-                .unwrap_or_else(|_| repeats_in(&items, &hashes, 1));
-            (repeats, others)
-        })
-    } else {
-        (
-            repeats_in(&items, &hashes, 0),
-            repeats_in(&items, &hashes, 1),
-        )
-    };
-    repeats.extend(others);
-    if !repeats.is_empty() {
+    let repeats = each_on_a_core(&[0, 1], parallel, |&half| repeats_in(&items, &hashes, half));
+    if repeats.iter().any(|half| !half.is_empty()) {
         let mut keep = vec![true; items.len()];
-        for index in repeats {
+        for index in repeats.into_iter().flatten() {
             keep[index] = false;
         }
         let mut keep = keep.into_iter();
@@ -185,6 +157,29 @@ pub(crate) fn classify(names: &[String], tlds: &HashMap<String, TldSettings>) ->
         .filter(|item| item.result == ItemResult::Pending)
         .count();
     Classified { items, pending }
+}
+
+/// `work` done on each of `pieces`, in order: each on a core of its own (a scoped thread) when
+/// `parallel`, here one after the other otherwise. A piece whose thread failed is done again
+/// here: none goes missing.
+fn each_on_a_core<P: Sync, R: Send>(
+    pieces: &[P],
+    parallel: bool,
+    work: impl Fn(&P) -> R + Sync,
+) -> Vec<R> {
+    if !parallel {
+        return pieces.iter().map(&work).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pieces
+            .iter()
+            .map(|piece| (piece, scope.spawn(|| work(piece))))
+            .collect();
+        workers
+            .into_iter()
+            .map(|(piece, worker)| worker.join().unwrap_or_else(|_| work(piece)))
+            .collect()
+    })
 }
 
 /// Where the valid names repeat an earlier one, among those whose hash has bit 40 = `half`
